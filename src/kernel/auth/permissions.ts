@@ -1,0 +1,43 @@
+/**
+ * Role-based access in one place. Routes ask for a permission, never for a role, so a new role is a
+ * change to this table only. Ownership ("a seller edits only its own") is checked by the owning module
+ * on top of the permission.
+ */
+export const ROLES = [
+  'customer',
+  'seller',
+  'admin',
+  'support_agent',
+  'warehouse_staff',
+  'pos_agent',
+  'delivery_agent',
+] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = {
+  'users:read-any': ['admin', 'support_agent'],
+  'users:manage': ['admin'],
+  'roles:manage': ['admin'],
+  'sellers:manage': ['admin'],
+  'audit:read': ['admin'],
+  'events:manage': ['admin'],
+  'catalog:manage-categories': ['admin'],
+  'catalog:write-own-products': ['seller', 'admin'],
+  'catalog:write-any-product': ['admin'],
+  'inventory:read': ['seller', 'warehouse_staff', 'admin'],
+  'inventory:adjust': ['seller', 'warehouse_staff', 'admin'],
+  'inventory:manage-locations': ['warehouse_staff', 'admin'],
+  'orders:read-any': ['admin', 'support_agent'],
+  'orders:manage': ['admin'],
+  'payments:refund': ['admin'],
+  'promotions:manage': ['seller', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+export type Permission = keyof typeof PERMISSIONS;
+
+export function can(roles: readonly string[], permission: Permission): boolean {
+  const allowed: readonly string[] = PERMISSIONS[permission];
+  return roles.some((r) => allowed.includes(r));
+}
+
+/** Roles a user may pick for themselves at sign-up; every other role is granted by an admin. */
+export const SELF_SERVICE_ROLES: readonly Role[] = ['customer', 'seller'];

@@ -1,0 +1,68 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import './formats.ts';
+
+/**
+ * Every environment variable Bazaar reads, in one schema. The README's configuration table mirrors
+ * this list; a value that does not fit fails start-up with one line naming the variable.
+ */
+const Env = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ default: '0.0.0.0' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ default: './data' }),
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  DEMO_DATA: Type.Boolean({ default: true }),
+  RATE_LIMIT_AUTH_PER_MIN: Type.Integer({ minimum: 0, default: 30 }),
+  LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 5 }),
+  LOGIN_LOCK_MINUTES: Type.Integer({ minimum: 1, default: 15 }),
+  ENCRYPTION_KEY: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, default: 900 }),
+  REFRESH_TOKEN_TTL_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  CORS_ORIGINS: Type.String({ default: '*' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1_048_576 }),
+  EVENT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 5 }),
+  EVENT_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
+  RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, default: 500 }),
+  MODULES: Type.Optional(Type.String()),
+});
+
+export type Config = Static<typeof Env> & { dataDirIsMemory: boolean };
+
+export class ConfigError extends Error {}
+
+const truthy = new Set(['1', 'true', 'yes', 'on']);
+const falsy = new Set(['0', 'false', 'no', 'off']);
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(Env.properties)) {
+    const value = env[key];
+    if (value === undefined || value === '') continue;
+    raw[key] = value;
+  }
+  if (typeof raw.DEMO_DATA === 'string') {
+    const v = raw.DEMO_DATA.toLowerCase();
+    if (truthy.has(v)) raw.DEMO_DATA = true;
+    else if (falsy.has(v)) raw.DEMO_DATA = false;
+  }
+  const withDefaults = Value.Default(Env, Value.Convert(Env, raw)) as Record<string, unknown>;
+  const error = Value.Errors(Env, withDefaults).First();
+  if (error) {
+    const name = error.path.replace(/^\//, '') || 'environment';
+    throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${error.message}`);
+  }
+  const parsed = withDefaults as Static<typeof Env>;
+  if (parsed.ADMIN_EMAIL && !parsed.ADMIN_PASSWORD) {
+    throw new ConfigError('ADMIN_EMAIL is set but ADMIN_PASSWORD is not: set both or neither');
+  }
+  return { ...parsed, dataDirIsMemory: parsed.DATA_DIR.startsWith('memory://') };
+}

@@ -1,0 +1,32 @@
+import { Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import type { Db } from './database.ts';
+
+export type { Migration };
+export type Migrations = Record<string, Migration>;
+
+/**
+ * Runs one owner's migrations (a module, or the kernel) inside the schema it owns. Kysely keeps the
+ * record of applied migrations in `<schema>.kysely_migration`, so each module's history is its own and
+ * a split service migrates only the modules it runs. Kysely takes an advisory lock, so two instances
+ * starting at once do not race.
+ */
+export async function migrateSchema(db: Db, schema: string, migrations: Migrations): Promise<string[]> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name: ${schema}`);
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableSchema: schema,
+    migrationTableName: 'kysely_migration',
+    migrationLockTableName: 'kysely_migration_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`Migration ${schema}/${failed ?? '?'} failed: ${(error as Error).message ?? error}`, {
+      cause: error,
+    });
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,106 @@
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+import { newId } from '../ids.ts';
+import type { EventHandler } from '../module.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { runInWork } from '../observability/context.ts';
+import type { EventEnvelope } from './envelope.ts';
+import type { Subscription } from './bus.ts';
+
+/**
+ * Builds a module's durable consumer. The handler's effect and the inbox row commit together, so an
+ * event delivered twice (a relay re-run, a NATS redelivery) has its effect once.
+ */
+export function createSubscription(options: {
+  consumer: string;
+  handlers: Record<string, EventHandler>;
+  db: Db;
+  logger: Logger;
+  metrics: Metrics;
+}): Subscription {
+  const { consumer, handlers, db, logger, metrics } = options;
+  return {
+    consumer,
+    types: Object.keys(handlers),
+    async deliver(event) {
+      const handler = handlers[event.type];
+      if (!handler) return 'duplicate';
+      const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
+        db.transaction().execute(async (tx) => {
+          const claimed = await sql`
+            insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
+            on conflict do nothing returning event_id`.execute(tx);
+          if (claimed.rows.length === 0) return 'duplicate' as const;
+          await handler(event, tx);
+          return 'handled' as const;
+        }),
+      );
+      metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
+      return outcome;
+    },
+    async deadLetter(event, error, attempts) {
+      metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'dead-lettered' });
+      logger.error({ err: error, consumer, eventType: event.type, eventId: event.id, attempts }, 'event dead-lettered');
+      await sql`
+        insert into kernel.dead_letters (id, consumer, event_id, event_type, event, error, attempts)
+        values (${newId()}, ${consumer}, ${event.id}, ${event.type}, ${JSON.stringify(event)}::jsonb, ${describe(error)}, ${attempts})
+        on conflict (consumer, event_id) do update
+          set error = excluded.error, attempts = kernel.dead_letters.attempts + excluded.attempts, replayed_at = null`.execute(db);
+    },
+  };
+}
+
+function describe(error: Error): string {
+  return (error?.message ?? String(error)).slice(0, 2000);
+}
+
+export interface DeadLetter {
+  id: string;
+  consumer: string;
+  eventId: string;
+  eventType: string;
+  event: EventEnvelope;
+  error: string;
+  attempts: number;
+  createdAt: string;
+  replayedAt: string | null;
+}
+
+export function toDeadLetter(row: Record<string, any>): DeadLetter {
+  return {
+    id: row.id,
+    consumer: row.consumer,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    event: row.event,
+    error: row.error,
+    attempts: row.attempts,
+    createdAt: new Date(row.created_at).toISOString(),
+    replayedAt: row.replayed_at ? new Date(row.replayed_at).toISOString() : null,
+  };
+}
+
+/**
+ * An admin's replay: one more delivery to the consumer that gave up. Success marks the dead letter
+ * replayed; failure keeps it listed with the new error.
+ */
+export async function replayDeadLetter(db: Db, subscriptions: Map<string, Subscription>, id: string) {
+  const found = await sql<Record<string, any>>`select * from kernel.dead_letters where id = ${id}`.execute(db);
+  const row = found.rows[0];
+  if (!row) return { status: 'not-found' as const };
+  const letter = toDeadLetter(row);
+  const subscription = subscriptions.get(letter.consumer);
+  if (!subscription) return { status: 'no-consumer' as const, letter };
+  try {
+    await subscription.deliver(letter.event);
+    const updated = await sql<Record<string, any>>`
+      update kernel.dead_letters set replayed_at = now() where id = ${id} returning *`.execute(db);
+    return { status: 'replayed' as const, letter: toDeadLetter(updated.rows[0]!) };
+  } catch (error) {
+    const updated = await sql<Record<string, any>>`
+      update kernel.dead_letters set error = ${describe(error as Error)}, attempts = attempts + 1
+      where id = ${id} returning *`.execute(db);
+    return { status: 'failed' as const, letter: toDeadLetter(updated.rows[0]!) };
+  }
+}

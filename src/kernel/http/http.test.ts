@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BazaarModule } from '../module.ts';
+import { startTestApp, type TestApp } from '../../../test/support/app.ts';
+
+const echo: BazaarModule = {
+  name: 'echo',
+  migrations: {},
+  routes(app) {
+    app.post('/echo', {
+      schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), quantity: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
+    }, async (request) => request.body);
+    app.get('/boom', async () => {
+      throw new Error('a bug');
+    });
+  },
+};
+
+describe('HTTP conventions every endpoint shares', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({}, { modules: [echo] });
+  });
+  afterAll(() => t.close());
+
+  it('answers /healthz and /readyz, and /readyz names the database it checked', async () => {
+    expect((await t.get('/healthz')).status).toBe(200);
+    const ready = await t.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toContainEqual({ name: 'database', ok: true });
+  });
+
+  it('answers an unknown route with a problem+json 404', async () => {
+    const res = await t.get('/api/v1/no-such-thing');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ status: 404, title: 'Not found' });
+  });
+
+  it('rejects malformed JSON with 400, not 500', async () => {
+    const res = await t.request('POST', '/api/v1/echo', { raw: '{"name": "x",', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('lists every schema violation with its path', async () => {
+    const res = await t.post('/api/v1/echo', { name: '', quantity: 'many', extra: true });
+    expect(res.status).toBe(400);
+    const paths = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['/name', '/quantity', '/extra']));
+  });
+
+  it('rejects a body over 1 MB with 413', async () => {
+    const res = await t.post('/api/v1/echo', { name: 'x'.repeat(1_100_000), quantity: 1 });
+    expect(res.status).toBe(413);
+    expect(res.body.status).toBe(413);
+  });
+
+  it('hides a bug behind a 500 problem without leaking the message', async () => {
+    const res = await t.get('/api/v1/boom');
+    expect(res.status).toBe(500);
+    expect(JSON.stringify(res.body)).not.toContain('a bug');
+  });
+
+  it('sends security headers, and echoes request and correlation ids', async () => {
+    const res = await t.post('/api/v1/echo', { name: 'a', quantity: 2 }, { headers: { 'x-correlation-id': 'checkout-42' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ name: 'a', quantity: 2 });
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['x-correlation-id']).toBe('checkout-42');
+    expect(res.headers['x-request-id']).toBeTruthy();
+  });
+
+  it('answers CORS preflight for an allowed origin', async () => {
+    const res = await t.request('OPTIONS', '/api/v1/echo', {
+      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers['access-control-allow-origin']).toBe('https://shop.example');
+  });
+
+  it('counts requests per route in /metrics', async () => {
+    await t.post('/api/v1/echo', { name: 'a', quantity: 1 });
+    const metrics = await t.get('/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toMatch(/bazaar_http_requests_total\{method="POST",route="\/api\/v1\/echo",status="200"\} \d+/);
+    expect(metrics.body).toContain('bazaar_http_request_duration_seconds_bucket');
+  });
+
+  it('publishes an OpenAPI 3.1 document generated from the route schemas, and serves /docs', async () => {
+    const doc = await t.get('/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(doc.body.paths['/api/v1/echo'].post.requestBody).toBeDefined();
+    expect((await t.get('/docs/')).status).toBe(200);
+  });
+});

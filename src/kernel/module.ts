@@ -1,0 +1,74 @@
+import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import type { Migrations } from './db/migrations.ts';
+import type { EventEnvelope } from './events/envelope.ts';
+import type { NewEvent } from './events/outbox.ts';
+import type { Cache } from './cache/cache.ts';
+import type { TokenService } from './auth/tokens.ts';
+import type { SecretBox } from './crypto.ts';
+import type { AuditEntry } from './audit.ts';
+
+/** The Fastify instance a module's routes are registered on: TypeBox schemas type the handlers. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Consumes one event inside a transaction that also records it in the consumer's inbox. */
+export type EventHandler = (event: EventEnvelope<any>, tx: Db) => Promise<void>;
+
+export interface JobDefinition {
+  /** Unique across the cluster: the lease that keeps two instances from running it at once is keyed by it. */
+  name: string;
+  intervalMs: number;
+  run(ctx: ModuleContext): Promise<void>;
+}
+
+/**
+ * What the kernel hands every module. Nothing here carries business rules; a module reaches another
+ * module only through `ports` (the other's contract.ts) or through events.
+ */
+export interface ModuleContext {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  cache: Cache;
+  tokens: TokenService;
+  secrets: SecretBox;
+  ports: PortRegistry;
+  /** Runs `work` in one transaction; events written with `publish` are relayed right after commit. */
+  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+  /** Writes an event to the outbox in the caller's transaction. */
+  publish<TData>(tx: Db, event: NewEvent<TData>): Promise<EventEnvelope<TData>>;
+  /** Records an admin/seller write in the audit log, in the caller's transaction. */
+  audit(tx: Db, entry: AuditEntry): Promise<void>;
+}
+
+export interface PortRegistry {
+  provide<T>(name: string, implementation: T): void;
+  /** Throws when no module in this process (or client to a remote one) provides the port. */
+  get<T>(name: string): T;
+}
+
+export interface BazaarModule {
+  /** Also the name of the PostgreSQL schema the module owns. */
+  name: string;
+  migrations: Migrations;
+  /** Registered as one Fastify plugin under /api/v1. */
+  routes?(app: HttpApp, ctx: ModuleContext): Promise<void> | void;
+  /** Event type -> handler. Each module is one durable consumer named after it. */
+  handlers?: Record<string, EventHandler>;
+  jobs?: JobDefinition[];
+  /** Ports this module provides to others; called before any module's routes or start. */
+  providePorts?(ctx: ModuleContext): void;
+  /** After migrations: ensure configured data (e.g. the admin user). */
+  onStart?(ctx: ModuleContext): Promise<void>;
+  /** After every module's onStart, on an empty database with DEMO_DATA on. */
+  seedDemo?(ctx: ModuleContext): Promise<void>;
+}

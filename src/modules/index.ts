@@ -1,0 +1,4 @@
+import type { BazaarModule } from '../kernel/module.ts';
+
+/** Every module of the platform, in start order. A split service runs a subset (MODULES=...). */
+export const allModules: BazaarModule[] = [];
