@@ -1,0 +1,64 @@
+import type { Db } from '../../kernel/db/database.ts';
+
+/** The public face of inventory: stock events and the port catalog and checkout call synchronously. */
+
+export const InventoryEvents = {
+  StockChanged: 'inventory.stock.changed',
+  StockLow: 'inventory.stock.low',
+  StockReserved: 'inventory.stock.reserved',
+  StockReleased: 'inventory.stock.released',
+  StockCommitted: 'inventory.stock.committed',
+  LocationCreated: 'inventory.location.created',
+} as const;
+
+/** Payload of inventory.stock.changed: sellable totals of one variant after any movement. */
+export interface StockChanged {
+  variantId: string;
+  productId: string;
+  sellerId: string;
+  onHand: number;
+  reserved: number;
+  /** On hand minus reserved, across sellable locations. */
+  available: number;
+}
+
+export interface StockLow extends StockChanged {
+  threshold: number;
+}
+
+export interface ReservationLine {
+  variantId: string;
+  quantity: number;
+}
+
+export class InsufficientStockError extends Error {
+  constructor(readonly shortages: { variantId: string; requested: number; available: number }[]) {
+    super('Insufficient stock');
+  }
+}
+
+/** Port `inventory.stock`. Methods taking `tx` run inside the caller's transaction. */
+export interface StockPort {
+  /** Registers variants and their initial stock (at the default warehouse unless a location is named). */
+  registerVariants(
+    tx: Db,
+    variants: { variantId: string; productId: string; sellerId: string; initialStock?: number; locationId?: string }[],
+    actorId: string | null,
+  ): Promise<void>;
+  /** Sellable quantity per variant (unknown variants are 0). */
+  getAvailable(variantIds: string[], tx?: Db): Promise<Map<string, number>>;
+  /**
+   * Reserves every line or none: throws InsufficientStockError listing each shortage. Rows are locked in
+   * variant-id order, so concurrent reservations cannot deadlock or oversell.
+   */
+  reserve(tx: Db, reservation: { reservationId: string; lines: ReservationLine[]; expiresAt: Date; reference: string }): Promise<void>;
+  /** Turns a reservation into a sale: on hand goes down, reserved goes down. */
+  commitReservation(tx: Db, reservationId: string): Promise<void>;
+  /** Gives reserved stock back (cancelled or unpaid order). Releasing twice is a no-op. */
+  releaseReservation(tx: Db, reservationId: string, reason: string): Promise<void>;
+  /** Puts sold stock back on hand (a return or a cancellation after commit). */
+  restock(tx: Db, lines: ReservationLine[], reason: string, reference: string): Promise<void>;
+}
+export const STOCK_PORT = 'inventory.stock';
+
+export type { Db };
