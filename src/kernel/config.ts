@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import './formats.ts';
 
@@ -54,15 +54,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (truthy.has(v)) raw.DEMO_DATA = true;
     else if (falsy.has(v)) raw.DEMO_DATA = false;
   }
+  // Value.Convert truncates "3.5" to 3; an integer setting must be written as one, or start-up fails.
+  for (const [key, schema] of Object.entries(Env.properties)) {
+    if (schema.type === 'integer' && typeof raw[key] === 'string' && !/^\s*-?\d+\s*$/.test(raw[key])) {
+      throw new ConfigError(`Invalid ${key}=${JSON.stringify(raw[key])}: expected a whole number`);
+    }
+  }
   const withDefaults = Value.Default(Env, Value.Convert(Env, raw)) as Record<string, unknown>;
   const error = Value.Errors(Env, withDefaults).First();
   if (error) {
     const name = error.path.replace(/^\//, '') || 'environment';
-    throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${error.message}`);
+    throw new ConfigError(`Invalid ${name}=${JSON.stringify(env[name] ?? '')}: ${describeExpected(error.schema) ?? error.message}`);
   }
   const parsed = withDefaults as Static<typeof Env>;
   if (parsed.ADMIN_EMAIL && !parsed.ADMIN_PASSWORD) {
     throw new ConfigError('ADMIN_EMAIL is set but ADMIN_PASSWORD is not: set both or neither');
   }
   return { ...parsed, dataDirIsMemory: parsed.DATA_DIR.startsWith('memory://') };
+}
+
+/** "Expected union value" helps nobody: name the values an enumerated setting accepts. */
+function describeExpected(schema: TSchema): string | undefined {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((s) => s.const);
+  if (choices && choices.length > 0 && choices.every((c) => typeof c === 'string')) return `expected one of ${choices.join(', ')}`;
+  if (schema.type === 'boolean') return `expected one of ${[...truthy, ...falsy].join(', ')}`;
+  return undefined;
 }
