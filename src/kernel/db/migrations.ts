@@ -12,6 +12,9 @@ export type Migrations = Record<string, Migration>;
  */
 export async function migrateSchema(db: Db, schema: string, migrations: Migrations): Promise<string[]> {
   if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name: ${schema}`);
+  // Start-up fast path: one cheap read when everything is applied already, instead of the
+  // migrator's schema, table and lock round trips for every module.
+  if (await allApplied(db, schema, Object.keys(migrations))) return [];
   await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   const migrator = new Migrator({
@@ -29,4 +32,12 @@ export async function migrateSchema(db: Db, schema: string, migrations: Migratio
     });
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function allApplied(db: Db, schema: string, names: string[]): Promise<boolean> {
+  const exists = await sql<{ found: string | null }>`select to_regclass(${`${schema}.kysely_migration`})::text as found`.execute(db);
+  if (!exists.rows[0]?.found) return false;
+  const applied = await sql<{ name: string }>`select name from ${sql.id(schema, 'kysely_migration')}`.execute(db);
+  const done = new Set(applied.rows.map((r) => r.name));
+  return names.every((n) => done.has(n));
 }
