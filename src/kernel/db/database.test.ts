@@ -1,0 +1,170 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.ts';
+import { openDatabase, type Db } from './database.ts';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+let testDb: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = testDb.database.db;
+});
+afterAll(() => testDb.drop());
+
+describe('transactions, identical on PGlite and PostgreSQL', () => {
+  it('sells the last 10 units to exactly 10 of 50 concurrent buyers, never below zero', async () => {
+    await sql`create table stock (sku text primary key, qty integer not null)`.execute(db);
+    await sql`create table sales (buyer integer primary key, qty_after integer not null)`.execute(db);
+    await sql`insert into stock values ('mug', 10)`.execute(db);
+
+    const outcomes = await Promise.all(
+      range(50).map((buyer) =>
+        db.transaction().execute(async (tx) => {
+          const { rows } = await sql<{ qty: number }>`
+            update stock set qty = qty - 1 where sku = 'mug' and qty >= 1 returning qty`.execute(tx);
+          if (rows.length === 0) return 'sold-out';
+          await sql`insert into sales values (${buyer}, ${rows[0]!.qty})`.execute(tx);
+          return 'bought';
+        }),
+      ),
+    );
+
+    expect(outcomes.filter((o) => o === 'bought')).toHaveLength(10);
+    const { rows: stock } = await sql<{ qty: number }>`select qty from stock where sku = 'mug'`.execute(db);
+    expect(stock[0]!.qty).toBe(0);
+    const { rows: sales } = await sql<{ qty_after: number }>`select qty_after from sales order by qty_after desc`.execute(db);
+    // Each sale saw a distinct remaining quantity 9..0: no two buyers got the same unit.
+    expect(sales.map((s) => s.qty_after)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+  });
+
+  it('rolls a failing transaction back completely and keeps the database usable', async () => {
+    await sql`create table ledger (id integer primary key, note text not null)`.execute(db);
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`insert into ledger values (1, 'first')`.execute(tx);
+        await sql`insert into ledger values (2, 'second')`.execute(tx);
+        throw new Error('payment declined');
+      }),
+    ).rejects.toThrow('payment declined');
+
+    // A statement error (duplicate key) inside a transaction rolls back the earlier insert too.
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`insert into ledger values (3, 'third')`.execute(tx);
+        await sql`insert into ledger values (3, 'again')`.execute(tx);
+      }),
+    ).rejects.toThrow(/duplicate key/);
+
+    const { rows } = await sql`select * from ledger`.execute(db);
+    expect(rows).toEqual([]);
+    await db.transaction().execute((tx) => sql`insert into ledger values (4, 'after')`.execute(tx));
+    const { rows: after } = await sql<{ id: number }>`select id from ledger`.execute(db);
+    expect(after).toEqual([{ id: 4 }]);
+  });
+
+  it('never lets one transaction see rows another has not committed yet', async () => {
+    await sql`create table steps (seq serial primary key, tx integer not null, step integer not null)`.execute(db);
+    const finished = new Set<number>();
+    const leaks: string[] = [];
+
+    await Promise.all(
+      range(8).map((me) =>
+        db.transaction().execute(async (tx) => {
+          await sql`insert into steps (tx, step) values (${me}, 1)`.execute(tx);
+          await sleep(5);
+          const { rows } = await sql<{ tx: number }>`select distinct tx from steps where tx <> ${me}`.execute(tx);
+          // `finished` is filled just before commit, so any transaction we may legitimately see is in it.
+          for (const other of rows) if (!finished.has(other.tx)) leaks.push(`${me} saw ${other.tx}`);
+          await sql`insert into steps (tx, step) values (${me}, 2)`.execute(tx);
+          finished.add(me);
+        }),
+      ),
+    );
+
+    expect(leaks).toEqual([]);
+    const { rows } = await sql<{ tx: number; step: number }>`select tx, step from steps order by seq`.execute(db);
+    expect(rows).toHaveLength(16);
+    if (testDb.database.kind === 'pglite') {
+      // One connection: transactions run one after another, so each one's two rows are adjacent.
+      for (let i = 0; i < rows.length; i += 2) {
+        expect(rows[i]).toEqual({ tx: rows[i]!.tx, step: 1 });
+        expect(rows[i + 1]).toEqual({ tx: rows[i]!.tx, step: 2 });
+      }
+    }
+  });
+
+  it('keeps statements outside a transaction from seeing its uncommitted rows', async () => {
+    await sql`create table drafts (id integer primary key)`.execute(db);
+    let inserted!: () => void;
+    const insertedSignal = new Promise<void>((resolve) => (inserted = resolve));
+    const aborted = db.transaction().execute(async (tx) => {
+      await sql`insert into drafts values (1)`.execute(tx);
+      inserted();
+      await sleep(30);
+      throw new Error('abandoned');
+    });
+    await insertedSignal;
+    const { rows } = await sql`select * from drafts`.execute(db);
+    await expect(aborted).rejects.toThrow('abandoned');
+    expect(rows).toEqual([]);
+  });
+});
+
+describe('the database on disk', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bazaar-db-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps a PGlite data dir across close and reopen', async () => {
+    const dataDir = tempDir();
+    const first = await openDatabase({ dataDir });
+    await sql`create table notes (body text not null)`.execute(first.db);
+    await first.db.transaction().execute((tx) => sql`insert into notes values ('kept')`.execute(tx));
+    await first.close();
+
+    const again = await openDatabase({ dataDir });
+    try {
+      const { rows } = await sql`select body from notes`.execute(again.db);
+      expect(rows).toEqual([{ body: 'kept' }]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('runs `bazaar migrate` to completion from the real CLI', async () => {
+    const dataDir = tempDir();
+    const result = spawnSync(process.execPath, ['bin/bazaar.js', 'migrate'], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: dataDir, DEMO_DATA: '0', DATABASE_URL: testDb.url ?? '', LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('migrations applied');
+
+    // Look at what it left behind: on PostgreSQL in this file's database, on PGlite in DATA_DIR.
+    const database = testDb.url ? testDb.database : await openDatabase({ dataDir });
+    try {
+      const { rows } = await sql<{ name: string }>`select name from kernel.kysely_migration order by name`.execute(database.db);
+      expect(rows.map((r) => r.name)).toContain('0002_jobs');
+    } finally {
+      if (database !== testDb.database) await database.close();
+    }
+  });
+});
