@@ -1,0 +1,47 @@
+import type { Db } from '../../kernel/db/database.ts';
+
+/**
+ * The public face of cart: what checkout reads and clears, the merge identity calls at login/signup,
+ * and the events the cart emits (abandoned carts, wished-for products back in stock).
+ */
+
+export const CART_PORT = 'cart.carts';
+
+export interface CheckoutCart {
+  cartId: string;
+  lines: { productId: string; variantId: string; quantity: number }[];
+  couponCode: string | null;
+}
+
+export interface CartPort {
+  /** The signed-in user's cart as checkout needs it (null when empty). */
+  getCheckoutCart(userId: string, tx?: Db): Promise<CheckoutCart | null>;
+  /** Empties the cart inside the order's transaction. */
+  clearCart(tx: Db, cartId: string): Promise<void>;
+  /** Merges a guest cart (by its token) into the user's cart, atomically; the guest token stops working. No-op for an unknown token. */
+  mergeGuestCart(guestToken: string, userId: string): Promise<void>;
+}
+
+export const CartEvents = {
+  CartAbandoned: 'cart.cart.abandoned',
+  WishlistItemBackInStock: 'cart.wishlist_item.back_in_stock',
+} as const;
+
+/** Payload of cart.cart.abandoned. `userId` is null for a guest cart. */
+export interface CartAbandoned {
+  cartId: string;
+  userId: string | null;
+  lines: { productId: string; variantId: string; quantity: number; unitPrice: { amount: number; currency: string } }[];
+  subtotal: { amount: number; currency: string };
+  lastActivityAt: string;
+}
+
+/** Payload of cart.wishlist_item.back_in_stock: one event per user wishing for the product. */
+export interface WishlistItemBackInStock {
+  userId: string;
+  productId: string;
+  variantId: string;
+  available: number;
+}
+
+export type { Db };
