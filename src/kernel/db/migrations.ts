@@ -15,7 +15,7 @@ export async function migrateSchema(db: Db, schema: string, migrations: Migratio
   // Start-up fast path: one cheap read when everything is applied already, instead of the
   // migrator's schema, table and lock round trips for every module.
   if (await allApplied(db, schema, Object.keys(migrations))) return [];
-  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  await ensureSchema(db, schema);
   const provider: MigrationProvider = { getMigrations: async () => migrations };
   const migrator = new Migrator({
     db,
@@ -40,4 +40,18 @@ async function allApplied(db: Db, schema: string, names: string[]): Promise<bool
   const applied = await sql<{ name: string }>`select name from ${sql.id(schema, 'kysely_migration')}`.execute(db);
   const done = new Set(applied.rows.map((r) => r.name));
   return names.every((n) => done.has(n));
+}
+
+/**
+ * `create schema if not exists` is not safe under concurrency on PostgreSQL: two instances starting
+ * at once on a new database can both pass the check and one fails on pg_namespace's unique index.
+ * Losing that race is fine as long as the schema exists afterwards.
+ */
+async function ensureSchema(db: Db, schema: string): Promise<void> {
+  try {
+    await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  } catch (error) {
+    const { rows } = await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(db);
+    if (rows.length === 0) throw error;
+  }
 }
