@@ -27,6 +27,8 @@ export const PERMISSIONS = {
   'inventory:read': ['seller', 'warehouse_staff', 'admin'],
   'inventory:adjust': ['seller', 'warehouse_staff', 'admin'],
   'inventory:manage-locations': ['warehouse_staff', 'admin'],
+  // Stock of any seller's variants; a seller holding only inventory:adjust touches its own.
+  'inventory:manage-any-stock': ['warehouse_staff', 'admin'],
   'orders:read-any': ['admin', 'support_agent'],
   'orders:manage': ['admin'],
   'payments:refund': ['admin'],
