@@ -21,6 +21,8 @@ const Env = Type.Object({
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, default: 900 }),
   REFRESH_TOKEN_TTL_DAYS: Type.Integer({ minimum: 1, default: 30 }),
+  /** log2 of scrypt's N for new password hashes; stored hashes keep their own and are upgraded at login. */
+  PASSWORD_HASH_COST: Type.Integer({ minimum: 10, maximum: 20, default: 15 }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   NATS_URL: Type.Optional(Type.String({ pattern: '^(nats|tls)://' })),
   LOG_LEVEL: Type.Union(

@@ -1,4 +1,7 @@
 import type { BazaarModule } from '../kernel/module.ts';
+import { identityModule } from './identity/index.ts';
 
 /** Every module of the platform, in start order. A split service runs a subset (MODULES=...). */
-export const allModules: BazaarModule[] = [];
+export const allModules: BazaarModule[] = [
+  identityModule,
+];

@@ -19,6 +19,7 @@ export const PERMISSIONS = {
   'users:manage': ['admin'],
   'roles:manage': ['admin'],
   'sellers:manage': ['admin'],
+  'sellers:edit-own-profile': ['seller'],
   'audit:read': ['admin'],
   'events:manage': ['admin'],
   'catalog:manage-categories': ['admin'],

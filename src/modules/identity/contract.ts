@@ -19,12 +19,26 @@ export interface UserRegistered {
   roles: string[];
 }
 
+/** Payload of identity.user.updated: the profile fields after the change. */
+export interface UserUpdated {
+  userId: string;
+  email: string;
+  name: string;
+}
+
+export interface UserRolesChanged {
+  userId: string;
+  roles: string[];
+  previousRoles: string[];
+}
+
 export interface SellerStatusChanged {
   sellerId: string;
   status: 'active' | 'suspended';
   reason?: string;
 }
 
+/** The user was anonymised (GDPR erasure): every module drops or anonymises what it holds about them. */
 export interface UserDeleted {
   userId: string;
 }
