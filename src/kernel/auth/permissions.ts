@@ -34,6 +34,7 @@ export const PERMISSIONS = {
   'orders:manage': ['admin'],
   'payments:refund': ['admin'],
   'promotions:manage': ['seller', 'admin'],
+  'promotions:manage-any': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 export type Permission = keyof typeof PERMISSIONS;
 

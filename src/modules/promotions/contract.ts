@@ -9,6 +9,25 @@ export const PromotionEvents = {
   CouponUpdated: 'promotions.coupon.updated',
 } as const;
 
+/** Payload of promotions.coupon.created / updated: the coupon as its owner sees it. */
+export interface CouponChanged {
+  coupon: {
+    id: string;
+    code: string;
+    kind: 'percentage' | 'fixed' | 'free_shipping';
+    value: number;
+    currency: string | null;
+    sellerId: string | null;
+    active: boolean;
+    startsAt: string | null;
+    endsAt: string | null;
+    usageLimit: number | null;
+    perCustomerLimit: number | null;
+    minSubtotal: number | null;
+    usedCount: number;
+  };
+}
+
 export interface QuoteLine {
   variantId: string;
   productId: string;

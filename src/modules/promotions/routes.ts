@@ -1,0 +1,218 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
+import { badRequest, conflict, forbidden, notFound } from '../../kernel/http/problem.ts';
+import { decodeCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
+import { newId } from '../../kernel/ids.ts';
+import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { PromotionEvents } from './contract.ts';
+import { codeKey } from './service.ts';
+import { DuplicateCodeError, findCouponById, insertCoupon, listCoupons, updateCoupon, type CouponChanges, type CouponRecord } from './store.ts';
+
+const MAX_AMOUNT = 1_000_000_000_000;
+const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
+const Instant = Type.String({ format: 'date-time', maxLength: 40 });
+const Uuid = Type.String({ format: 'uuid' });
+
+const CouponBody = Type.Object(
+  {
+    code: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$', description: 'Case-insensitive; 3-40 letters, digits, - or _' }),
+    kind: Kind,
+    value: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'Percent (1..100) or minor units; unused for free_shipping' })),
+    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
+    minSubtotal: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT })),
+    startsAt: Type.Optional(Instant),
+    endsAt: Type.Optional(Instant),
+    usageLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+    perCustomerLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    sellerId: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+
+const CouponPatch = Type.Object(
+  {
+    active: Type.Optional(Type.Boolean()),
+    startsAt: Type.Optional(Type.Union([Instant, Type.Null()])),
+    endsAt: Type.Optional(Type.Union([Instant, Type.Null()])),
+    usageLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()])),
+    perCustomerLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
+    minSubtotal: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: MAX_AMOUNT }), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+const CouponView = Type.Object({
+  id: Type.String(),
+  code: Type.String(),
+  kind: Kind,
+  value: Type.Integer(),
+  currency: Type.Union([Type.String(), Type.Null()]),
+  minSubtotal: Type.Union([Type.Integer(), Type.Null()]),
+  startsAt: Type.Union([Type.String(), Type.Null()]),
+  endsAt: Type.Union([Type.String(), Type.Null()]),
+  usageLimit: Type.Union([Type.Integer(), Type.Null()]),
+  perCustomerLimit: Type.Union([Type.Integer(), Type.Null()]),
+  sellerId: Type.Union([Type.String(), Type.Null()]),
+  active: Type.Boolean(),
+  usedCount: Type.Integer(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+type CouponView = Static<typeof CouponView>;
+
+const toView = (c: CouponRecord): CouponView => ({
+  id: c.id,
+  code: c.code,
+  kind: c.kind,
+  value: c.value,
+  currency: c.currency,
+  minSubtotal: c.minSubtotal,
+  startsAt: c.startsAt?.toISOString() ?? null,
+  endsAt: c.endsAt?.toISOString() ?? null,
+  usageLimit: c.usageLimit,
+  perCustomerLimit: c.perCustomerLimit,
+  sellerId: c.sellerId,
+  active: c.active,
+  usedCount: c.usedCount,
+  createdAt: c.createdAt.toISOString(),
+  updatedAt: c.updatedAt.toISOString(),
+});
+
+function checkWindow(startsAt: Date | null, endsAt: Date | null) {
+  if (startsAt && endsAt && endsAt <= startsAt) {
+    throw badRequest('A coupon must end after it starts', [{ path: '/endsAt', message: 'must be later than startsAt' }]);
+  }
+}
+
+/** Admins see every coupon; a seller sees its own only, and others' are "not found" rather than "forbidden". */
+async function visibleCoupon(ctx: ModuleContext, request: FastifyRequest, id: string): Promise<CouponRecord> {
+  const coupon = await findCouponById(ctx.db, id);
+  const principal = principalOf(request);
+  if (!coupon || (!hasPermission(request, 'promotions:manage-any') && coupon.sellerId !== principal.userId)) throw notFound('Coupon');
+  return coupon;
+}
+
+export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
+  const manage = requirePermission('promotions:manage');
+
+  app.post('/coupons', {
+    preHandler: manage,
+    schema: { tags: ['promotions'], body: CouponBody, response: { 201: CouponView, ...errorResponses(400, 401, 403, 409) } },
+  }, async (request, reply) => {
+    const principal = principalOf(request);
+    const body = request.body;
+    const anySeller = hasPermission(request, 'promotions:manage-any');
+    if (!anySeller && body.sellerId && body.sellerId !== principal.userId) throw forbidden('A seller creates coupons for its own items only');
+    const sellerId = anySeller ? (body.sellerId ?? null) : principal.userId;
+
+    const value = body.kind === 'free_shipping' ? (body.value ?? 0) : body.value;
+    if (value === undefined) throw badRequest(`A ${body.kind} coupon needs a value`, [{ path: '/value', message: 'is required' }]);
+    if (body.kind === 'percentage' && (value < 1 || value > 100)) {
+      throw badRequest('A percentage is between 1 and 100', [{ path: '/value', message: 'must be between 1 and 100' }]);
+    }
+    if (body.kind === 'fixed' && value < 1) throw badRequest('A fixed discount is at least 1 minor unit', [{ path: '/value', message: 'must be at least 1' }]);
+    const startsAt = body.startsAt ? new Date(body.startsAt) : null;
+    const endsAt = body.endsAt ? new Date(body.endsAt) : null;
+    checkWindow(startsAt, endsAt);
+
+    const coupon = await ctx.transaction(async (tx) => {
+      let created: CouponRecord;
+      try {
+        created = await insertCoupon(tx, {
+          id: newId(),
+          code: body.code,
+          codeKey: codeKey(body.code),
+          kind: body.kind,
+          value,
+          // An amount off means nothing without its currency; a percentage works in any.
+          currency: body.currency ?? (body.kind === 'fixed' ? 'USD' : null),
+          minSubtotal: body.minSubtotal ?? null,
+          startsAt,
+          endsAt,
+          usageLimit: body.usageLimit ?? null,
+          perCustomerLimit: body.perCustomerLimit ?? null,
+          sellerId,
+          active: true,
+          createdBy: principal.userId,
+        });
+      } catch (error) {
+        if (error instanceof DuplicateCodeError) throw conflict('coupon-code-taken', `A coupon with code ${body.code} already exists`);
+        throw error;
+      }
+      const view = toView(created);
+      await ctx.audit(tx, {
+        actorId: principal.userId,
+        actorRoles: principal.roles,
+        action: 'promotions.coupon.create',
+        targetType: 'coupon',
+        targetId: created.id,
+        details: view,
+      });
+      await ctx.publish(tx, { type: PromotionEvents.CouponCreated, aggregateId: created.id, data: { coupon: view } });
+      return view;
+    });
+    return reply.status(201).send(coupon);
+  });
+
+  app.get('/coupons', {
+    preHandler: manage,
+    schema: {
+      tags: ['promotions'],
+      querystring: Type.Object({ ...ListQuery, sellerId: Type.Optional(Uuid) }, { additionalProperties: false }),
+      response: { 200: Page(CouponView), ...errorResponses(400, 401, 403) },
+    },
+  }, async (request) => {
+    const principal = principalOf(request);
+    const { limit, cursor } = request.query;
+    const sellerId = hasPermission(request, 'promotions:manage-any') ? request.query.sellerId : principal.userId;
+    const before = decodeCursor(cursor, 1)?.[0];
+    const rows = await listCoupons(ctx.db, { sellerId, before: before === undefined ? undefined : String(before), limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { items: page.map(toView), nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null };
+  });
+
+  app.get('/coupons/:id', {
+    preHandler: manage,
+    schema: { tags: ['promotions'], params: Type.Object({ id: Uuid }), response: { 200: CouponView, ...errorResponses(400, 401, 403, 404) } },
+  }, async (request) => toView(await visibleCoupon(ctx, request, request.params.id)));
+
+  app.patch('/coupons/:id', {
+    preHandler: manage,
+    schema: {
+      tags: ['promotions'],
+      params: Type.Object({ id: Uuid }),
+      body: CouponPatch,
+      response: { 200: CouponView, ...errorResponses(400, 401, 403, 404) },
+    },
+  }, async (request) => {
+    const principal = principalOf(request);
+    const current = await visibleCoupon(ctx, request, request.params.id);
+    const body = request.body;
+    const instant = (v: string | null | undefined) => (v === undefined ? undefined : v === null ? null : new Date(v));
+    const changes: CouponChanges = {
+      active: body.active,
+      startsAt: instant(body.startsAt),
+      endsAt: instant(body.endsAt),
+      usageLimit: body.usageLimit,
+      perCustomerLimit: body.perCustomerLimit,
+      minSubtotal: body.minSubtotal,
+    };
+    checkWindow(changes.startsAt === undefined ? current.startsAt : changes.startsAt, changes.endsAt === undefined ? current.endsAt : changes.endsAt);
+    return ctx.transaction(async (tx) => {
+      const updated = await updateCoupon(tx, current.id, changes);
+      if (!updated) throw notFound('Coupon');
+      const view = toView(updated);
+      await ctx.audit(tx, {
+        actorId: principal.userId,
+        actorRoles: principal.roles,
+        action: 'promotions.coupon.update',
+        targetType: 'coupon',
+        targetId: updated.id,
+        details: { changes: body },
+      });
+      await ctx.publish(tx, { type: PromotionEvents.CouponUpdated, aggregateId: updated.id, data: { coupon: view } });
+      return view;
+    });
+  });
+}
