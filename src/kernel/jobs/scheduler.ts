@@ -1,78 +1,104 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import type { JobDefinition, ModuleContext } from '../module.ts';
-import { tryAcquireLease } from './lease.ts';
-import { sql } from 'kysely';
+import { claimDueJob, finishJob, renewJobLease } from './lease.ts';
 
 export interface JobRunner {
-  /** Runs every job whose lease this instance can take now; returns the names it ran. */
+  /** Starts every job that is due and whose lease this instance can take now; resolves with their names once they finished. */
   runDue(): Promise<string[]>;
   start(): void;
+  /** Stops ticking and waits for the runs in progress. */
   stop(): Promise<void>;
 }
 
-/**
- * Scheduled work, one runner per cluster: before each run an instance takes the job's lease for one
- * interval. Whoever takes it runs the job; everyone else skips until the lease lapses, so two
- * instances never run the same job in the same interval.
- */
-export function createJobRunner(options: {
+export interface JobRunnerOptions {
   db: Db;
   logger: Logger;
   instanceId: string;
   jobs: JobDefinition[];
   ctx: ModuleContext;
+  /** How often this instance looks for due jobs. */
   tickMs?: number;
-}): JobRunner {
+  /** How long a run's lease lasts without renewal: how soon another instance takes over from a dead one. */
+  leaseMs?: number;
+}
+
+/**
+ * Scheduled work, one runner per cluster. When a job is due, every instance tries to claim it in
+ * kernel.job_leases; the one that wins runs it while renewing the lease, so however long the run
+ * takes (even longer than the interval) nobody starts it a second time. A run that dies with its
+ * instance is retried once the lease lapses. Timing uses the database's clock, not the instances'.
+ *
+ * Each job runs on its own: a slow job does not hold back the others' ticks.
+ */
+export function createJobRunner(options: JobRunnerOptions): JobRunner {
   const { db, logger, instanceId, jobs, ctx } = options;
   const tickMs = options.tickMs ?? 1000;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const inFlight = new Map<string, Promise<boolean>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
-  let running: Promise<string[]> | undefined;
 
-  async function runJob(job: JobDefinition): Promise<boolean> {
-    if (!(await tryAcquireLease(db, `job:${job.name}`, instanceId, job.intervalMs))) return false;
-    await sql`update kernel.job_leases set last_started_at = now() where name = ${`job:${job.name}`}`.execute(db);
+  async function runIfDue(job: JobDefinition): Promise<boolean> {
+    const lease = `job:${job.name}`;
+    if (!(await claimDueJob(db, lease, instanceId, job.intervalMs, leaseMs))) return false;
+    const heartbeat = setInterval(() => {
+      renewJobLease(db, lease, instanceId, leaseMs).then(
+        (held) => {
+          if (!held) logger.warn({ job: job.name }, 'job lease lost while running; another instance may start it');
+        },
+        (error: unknown) => logger.warn({ err: error, job: job.name }, 'job lease renewal failed'),
+      );
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    heartbeat.unref();
+    const started = Date.now();
     let error: string | null = null;
     try {
       await job.run(ctx);
     } catch (e) {
-      error = (e as Error).message ?? String(e);
+      error = e instanceof Error ? e.message : String(e);
       logger.error({ err: e, job: job.name }, 'job failed');
+    } finally {
+      clearInterval(heartbeat);
     }
-    await sql`update kernel.job_leases set last_finished_at = now(), last_error = ${error}
-              where name = ${`job:${job.name}`}`.execute(db);
+    await finishJob(db, lease, instanceId, error);
+    logger.debug({ job: job.name, ms: Date.now() - started, failed: error !== null }, 'job ran');
     return true;
   }
 
-  async function runDue(): Promise<string[]> {
-    const ran: string[] = [];
-    for (const job of jobs) {
-      if (stopped && timer === undefined && running) break;
+  /** Starts each due job not already running here; one failing lookup does not stop the others. */
+  function startDue(): Promise<string | undefined>[] {
+    return jobs.map(async (job) => {
+      if (inFlight.has(job.name)) return undefined;
+      const run = runIfDue(job).catch((error: unknown) => {
+        logger.error({ err: error, job: job.name }, 'job scheduling failed');
+        return false;
+      });
+      inFlight.set(job.name, run);
       try {
-        if (await runJob(job)) ran.push(job.name);
-      } catch (e) {
-        logger.error({ err: e, job: job.name }, 'job lease failed');
+        return (await run) ? job.name : undefined;
+      } finally {
+        inFlight.delete(job.name);
       }
-    }
-    return ran;
+    });
   }
 
   function schedule() {
     if (stopped) return;
-    timer = setTimeout(async () => {
-      running = runDue();
-      await running;
-      running = undefined;
+    timer = setTimeout(() => {
+      void startDue();
       schedule();
     }, tickMs);
     timer.unref();
   }
 
   return {
-    runDue,
+    async runDue() {
+      const ran = await Promise.all(startDue());
+      return ran.filter((name): name is string => name !== undefined);
+    },
     start() {
-      if (jobs.length === 0) return;
+      if (jobs.length === 0 || !stopped) return;
       stopped = false;
       schedule();
     },
@@ -80,7 +106,7 @@ export function createJobRunner(options: {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
-      await running;
+      await Promise.all(inFlight.values());
     },
   };
 }
