@@ -10,7 +10,7 @@ import type { EventBus, Subscription } from './kernel/events/bus.ts';
 import { createSubscription } from './kernel/events/consumers.ts';
 import { createInProcessBus } from './kernel/events/in-process-bus.ts';
 import { createNatsBus } from './kernel/events/nats-bus.ts';
-import { writeToOutbox } from './kernel/events/outbox.ts';
+import { writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
 import { createHttpServer, type ReadinessCheck } from './kernel/http/server.ts';
@@ -106,8 +106,14 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     secrets: createSecretBox(loadEncryptionKey(config)),
     ports,
     async transaction(work) {
-      const result = await db.transaction().execute(work);
-      relay.kick();
+      let published = false;
+      const result = await db.transaction().execute(async (tx) => {
+        const value = await work(tx);
+        published = wroteEvents(tx);
+        return value;
+      });
+      // Only a commit that wrote events needs a relay pass; the interval catches anything else.
+      if (published) relay.kick();
       return result;
     },
     publish: (tx, event) => writeToOutbox(tx, event),
@@ -125,7 +131,14 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
   const subscriptions = new Map<string, Subscription>();
   for (const module of modules) {
     if (!module.handlers || Object.keys(module.handlers).length === 0) continue;
-    subscriptions.set(module.name, createSubscription({ consumer: module.name, handlers: module.handlers, db, logger, metrics }));
+    subscriptions.set(module.name, createSubscription({
+      consumer: module.name,
+      handlers: module.handlers,
+      db,
+      logger,
+      metrics,
+      afterPublished: () => relay.kick(),
+    }));
   }
 
   await http.register(
@@ -145,8 +158,12 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
 
   const jobs = createJobRunner({ db, logger, instanceId, jobs: modules.flatMap((m) => m.jobs ?? []), ctx });
 
-  if (options.background !== false) {
+  // In-process subscribers do nothing until something publishes, so they are always wired: a hand-driven
+  // relay pass (background off) must not mark events published that no consumer ever saw.
+  if (options.background !== false || bus.kind === 'in-process') {
     for (const subscription of subscriptions.values()) await bus.subscribe(subscription);
+  }
+  if (options.background !== false) {
     relay.start();
     jobs.start();
   }
@@ -171,8 +188,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
       closed = true;
       await http.close();
       await jobs.stop();
-      await relay.stop();
-      await bus.close();
+      // Together: a relay pass may be waiting on in-process retries that only closing the bus cuts short.
+      await Promise.all([relay.stop(), bus.close()]);
       await cache.close();
       if (!options.database) await database.close();
     },

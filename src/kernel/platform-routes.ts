@@ -2,10 +2,11 @@ import { Type } from '@sinclair/typebox';
 
 // Ids are UUID v7, time-ordered, so newest-first is `order by id desc` and the cursor is the last id.
 import { sql } from 'kysely';
+import { recordAudit } from './audit.ts';
 import type { Db } from './db/database.ts';
 import type { Subscription } from './events/bus.ts';
 import { replayDeadLetter, toDeadLetter } from './events/consumers.ts';
-import { requirePermission } from './http/auth.ts';
+import { principalOf, requirePermission } from './http/auth.ts';
 import { conflict, notFound } from './http/problem.ts';
 import { IdParams, ListQuery, decodeCursor, encodeCursor, errorResponses } from './http/schemas.ts';
 import type { HttpApp } from './module.ts';
@@ -79,6 +80,18 @@ export function registerPlatformRoutes(app: HttpApp, db: Db, subscriptions: Map<
     if (!/^[0-9a-f-]{36}$/i.test(request.params.id)) throw notFound('Dead letter');
     const result = await replayDeadLetter(db, subscriptions, request.params.id);
     if (result.status === 'not-found') throw notFound('Dead letter');
+    if (result.status !== 'no-consumer') {
+      const principal = principalOf(request);
+      await recordAudit(db, {
+        actorId: principal.userId,
+        actorRoles: principal.roles,
+        action: result.status === 'replayed' ? 'dead-letter.replayed' : 'dead-letter.replay-failed',
+        targetType: 'dead-letter',
+        targetId: result.letter.id,
+        details: { consumer: result.letter.consumer, eventId: result.letter.eventId, eventType: result.letter.eventType },
+        ip: request.ip,
+      });
+    }
     if (result.status === 'no-consumer') throw conflict('no-consumer', `No consumer ${result.letter.consumer} runs in this process`);
     if (result.status === 'failed') throw conflict('replay-failed', `The consumer failed again: ${result.letter.error}`, { deadLetter: result.letter });
     return result.letter;

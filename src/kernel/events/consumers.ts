@@ -7,6 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
+import { wroteEvents } from './outbox.ts';
 
 /**
  * Builds a module's durable consumer. The handler's effect and the inbox row commit together, so an
@@ -18,14 +19,17 @@ export function createSubscription(options: {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  /** Runs after a handler's transaction that published events committed: the app asks the relay for a pass. */
+  afterPublished?: () => void;
 }): Subscription {
-  const { consumer, handlers, db, logger, metrics } = options;
+  const { consumer, handlers, db, logger, metrics, afterPublished } = options;
   return {
     consumer,
     types: Object.keys(handlers),
     async deliver(event) {
       const handler = handlers[event.type];
       if (!handler) return 'duplicate';
+      let published = false;
       const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
         db.transaction().execute(async (tx) => {
           const claimed = await sql`
@@ -33,10 +37,12 @@ export function createSubscription(options: {
             on conflict do nothing returning event_id`.execute(tx);
           if (claimed.rows.length === 0) return 'duplicate' as const;
           await handler(event, tx);
+          published = wroteEvents(tx);
           return 'handled' as const;
         }),
       );
       metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
+      if (published) afterPublished?.();
       return outcome;
     },
     async deadLetter(event, error, attempts) {

@@ -11,6 +11,14 @@ export interface NewEvent<TData> {
   version?: number;
 }
 
+// Transactions that wrote events, so only those ask the relay for a pass after they commit.
+const transactionsWithEvents = new WeakSet<object>();
+
+/** True when `tx` wrote at least one event to the outbox. */
+export function wroteEvents(tx: Db): boolean {
+  return transactionsWithEvents.has(tx);
+}
+
 /**
  * Writes an event into the outbox with the caller's transaction, so the state change and its event
  * commit or vanish together. The relay publishes it after commit.
@@ -33,5 +41,6 @@ export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Prom
     values (${envelope.id}, ${emittingModule(envelope.type)}, ${envelope.type}, ${envelope.version},
             ${envelope.aggregateId}, ${envelope.correlationId}, ${envelope.causationId}, ${envelope.occurredAt},
             ${JSON.stringify(envelope.data)}::jsonb)`.execute(tx);
+  transactionsWithEvents.add(tx);
   return envelope;
 }

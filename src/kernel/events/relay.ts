@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { tryAcquireLease } from '../jobs/lease.ts';
+import { releaseLease, tryAcquireLease } from '../jobs/lease.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from './bus.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -10,13 +10,19 @@ const BATCH = 200;
 const PARALLEL_AGGREGATES = 8;
 
 export interface Relay {
-  /** One pass over the outbox; returns how many events were published. */
+  /**
+   * One pass over the outbox that starts after this call, so everything committed before the call is
+   * published when it resolves (unless the bus refused it). Returns how many events that pass published.
+   */
   runOnce(): Promise<number>;
   /** Asks for a pass soon (after a commit that wrote events); passes never overlap. */
   kick(): void;
   start(): void;
+  /** Finishes the pass under way and hands the relay lease back, so another instance takes over at once. */
   stop(): Promise<void>;
 }
+
+const LEASE = 'outbox-relay';
 
 /**
  * Publishes committed outbox rows to the bus and marks them published. Events of one aggregate go out
@@ -36,16 +42,19 @@ export function createRelay(options: {
   modules?: string[];
 }): Relay {
   const { db, bus, logger, metrics, instanceId, intervalMs, modules } = options;
+  const leaseMs = Math.max(5_000, intervalMs * 10);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
-  let again = false;
-  let stopped = true;
+  let queued: Promise<number> | undefined;
+  let started = false;
+  let stopping = false;
+  let holdsLease = false;
 
   async function publishGroup(rows: Record<string, any>[]): Promise<number[]> {
     const done: number[] = [];
     for (const row of rows) {
       try {
-        await bus.publish(toEnvelope(row));
+        await bus.publish(outboxRowToEnvelope(row));
         metrics.eventsPublished.inc({ type: row.type });
         done.push(row.seq);
       } catch (error) {
@@ -60,11 +69,21 @@ export function createRelay(options: {
     return done;
   }
 
+  let leaseTakenAt = 0;
+  async function takeLease(): Promise<boolean> {
+    holdsLease = await tryAcquireLease(db, LEASE, instanceId, leaseMs);
+    if (holdsLease) leaseTakenAt = Date.now();
+    return holdsLease;
+  }
+
   async function pass(): Promise<number> {
-    if (!(await tryAcquireLease(db, 'outbox-relay', instanceId, Math.max(5_000, intervalMs * 10)))) return 0;
+    const moduleFilter = modules ? sql`and module = any(${sql`${modules}::text[]`})` : sql``;
+    // An idle pass is one probe of the partial index on unpublished rows: no lease write, no row read.
+    const pending = await sql`select 1 from kernel.outbox where published_at is null ${moduleFilter} limit 1`.execute(db);
+    if (pending.rows.length === 0) return 0;
+    if (!(await takeLease())) return 0;
     let total = 0;
     for (;;) {
-      const moduleFilter = modules ? sql`and module = any(${sql`${modules}::text[]`})` : sql``;
       const { rows } = await sql<Record<string, any>>`
         select * from kernel.outbox where published_at is null ${moduleFilter}
         order by seq limit ${BATCH}`.execute(db);
@@ -78,38 +97,51 @@ export function createRelay(options: {
       }
       const groups = [...byAggregate.values()];
       let published = 0;
+      let leaseLost = false;
       for (let i = 0; i < groups.length; i += PARALLEL_AGGREGATES) {
+        // A long pass (slow handlers, in-process retries) renews the lease before it can run out, or
+        // stops if it was lost: two instances relaying one aggregate at once could reorder its events.
+        if (Date.now() - leaseTakenAt > leaseMs / 3 && !(await takeLease())) {
+          leaseLost = true;
+          break;
+        }
         const results = await Promise.all(groups.slice(i, i + PARALLEL_AGGREGATES).map(publishGroup));
         published += results.reduce((n, r) => n + r.length, 0);
       }
       total += published;
-      if (published < rows.length || rows.length < BATCH || stopped) break;
+      if (leaseLost || published < rows.length || rows.length < BATCH || stopping) break;
     }
     return total;
   }
 
-  function runOnce(): Promise<number> {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = pass()
+  function launch(): Promise<number> {
+    const current: Promise<number> = pass()
       .catch((error) => {
         logger.error({ err: error }, 'outbox relay pass failed');
         return 0;
       })
       .finally(() => {
-        running = undefined;
-        if (again && !stopped) {
-          again = false;
-          void runOnce();
-        }
+        if (running === current) running = undefined;
       });
-    return running;
+    running = current;
+    return current;
+  }
+
+  function runOnce(): Promise<number> {
+    if (queued) return queued;
+    if (!running) return launch();
+    // The pass under way may have read the outbox before the caller's commit: queue one more after it.
+    // Every caller arriving meanwhile shares that next pass, so a burst of commits costs two passes.
+    const next: Promise<number> = running.then(() => {
+      queued = undefined;
+      return launch();
+    });
+    queued = next;
+    return next;
   }
 
   function schedule() {
-    if (stopped) return;
+    if (!started || stopping) return;
     timer = setTimeout(async () => {
       await runOnce();
       schedule();
@@ -120,22 +152,30 @@ export function createRelay(options: {
   return {
     runOnce,
     kick() {
-      if (!stopped) void runOnce();
+      if (started && !stopping) void runOnce();
     },
     start() {
-      stopped = false;
+      started = true;
+      stopping = false;
       schedule();
       void runOnce();
     },
     async stop() {
-      stopped = true;
+      stopping = true;
+      started = false;
       if (timer) clearTimeout(timer);
+      await (queued ?? running);
       await running;
+      if (holdsLease) {
+        holdsLease = false;
+        await releaseLease(db, LEASE, instanceId).catch((error) => logger.warn({ err: error }, 'could not release the relay lease'));
+      }
     },
   };
 }
 
-function toEnvelope(row: Record<string, any>): EventEnvelope {
+/** An outbox row as it travels on the bus. */
+export function outboxRowToEnvelope(row: Record<string, any>): EventEnvelope {
   return {
     id: row.id,
     type: row.type,

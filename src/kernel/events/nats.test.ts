@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../../test/support/app.ts';
+import { createEventFixture, eventually, outboxRow } from '../../../test/support/events.ts';
+import { outboxRowToEnvelope } from './relay.ts';
+
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const MAX_ATTEMPTS = 3;
+const env = { NATS_URL, EVENT_MAX_ATTEMPTS: String(MAX_ATTEMPTS) };
+
+describe('events on NATS JetStream', () => {
+  const fx = createEventFixture();
+  // A stream of this run's own, so parallel and earlier runs never see each other's events.
+  const stream = `TEST_${randomBytes(6).toString('hex')}`;
+  const options = { modules: fx.modules, natsStream: stream };
+  const instances: TestApp[] = [];
+  let t: TestApp;
+  let nc: NatsConnection;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(env, options);
+    nc = await connect({ servers: NATS_URL });
+    admin = await t.app.ctx.tokens.signAccess({ userId: 'admin-1', roles: ['admin'], sessionId: 's' });
+  });
+  afterAll(async () => {
+    for (const instance of instances) await instance.close();
+    await t?.close();
+    if (nc) {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  });
+
+  const db = () => t.database.db;
+  const createThing = async (app: TestApp, name: string) => {
+    const res = await app.post('/api/v1/fixture/things', { name });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; eventId: string };
+  };
+  const seenOnce = (eventId: string) => eventually(async () => (await fx.seen(db(), { eventId }))[0]);
+
+  it('reports NATS in /readyz', async () => {
+    expect(t.app.bus.kind).toBe('nats');
+    const ready = await t.get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toContainEqual({ name: 'nats', ok: true });
+  });
+
+  it('carries a write through the outbox, the relay and JetStream to the durable consumer', async () => {
+    const thing = await createThing(t, 'over-nats');
+    const seen = await seenOnce(thing.eventId);
+    expect(seen).toMatchObject({ type: 'fixture.thing.created', aggregateId: thing.id, name: 'over-nats' });
+    await eventually(async () => (await outboxRow(db(), thing.eventId)).published_at);
+    const info = await (await jetstreamManager(nc)).consumers.info(stream, 'watcher');
+    expect(info.config.durable_name).toBe('watcher');
+  });
+
+  it('handles an event once however often it reaches the stream', async () => {
+    const thing = await createThing(t, 'nats-twice');
+    await seenOnce(thing.eventId);
+    const envelope = outboxRowToEnvelope(await outboxRow(db(), thing.eventId));
+    // Twice through the bus (JetStream drops the repeat by message id), once around its deduplication.
+    await t.app.bus.publish(envelope);
+    await t.app.bus.publish(envelope);
+    await jetstream(nc).publish(`${stream}.${envelope.type}`, JSON.stringify(envelope));
+    // The consumer takes the stream in order, so once this later event is in, the repeats were handled.
+    const sentinel = await createThing(t, 'nats-twice-sentinel');
+    await seenOnce(sentinel.eventId);
+    expect(await fx.seen(db(), { eventId: thing.eventId })).toHaveLength(1);
+  });
+
+  it('delivers the events of one aggregate in the order they were written', async () => {
+    const thing = await createThing(t, 'nats-ordered');
+    const res = await t.post(`/api/v1/fixture/things/${thing.id}/touches`, { count: 20, perTransaction: 4 });
+    expect(res.status).toBe(200);
+    const seen = await eventually(async () => {
+      const rows = await fx.seen(db(), { name: 'nats-ordered' });
+      return rows.length === 21 && rows;
+    });
+    expect(seen.map((r) => r.n)).toEqual([null, ...Array.from({ length: 20 }, (_, i) => i + 1)]);
+  });
+
+  it('redelivers a failed event until the handler recovers, and handles it once', async () => {
+    fx.failNext('nats-flaky', 2);
+    const thing = await createThing(t, 'nats-flaky');
+    await seenOnce(thing.eventId);
+    expect(fx.attempts(thing.eventId)).toBe(3);
+    const letters = (await t.get('/api/v1/admin/dead-letters?status=all', { token: admin })).body.items;
+    expect(letters.filter((l: any) => l.eventId === thing.eventId)).toHaveLength(0);
+  });
+
+  it('dead-letters an event after EVENT_MAX_ATTEMPTS deliveries, and a replay handles it once', async () => {
+    fx.failAlways('nats-doomed');
+    const thing = await createThing(t, 'nats-doomed');
+    const letter = await eventually(async () => {
+      const items = (await t.get('/api/v1/admin/dead-letters', { token: admin })).body.items;
+      return items.find((l: any) => l.eventId === thing.eventId);
+    });
+    expect(letter).toMatchObject({ consumer: 'watcher', eventType: 'fixture.thing.created', attempts: MAX_ATTEMPTS, replayedAt: null });
+    expect(fx.attempts(thing.eventId)).toBe(MAX_ATTEMPTS);
+    expect(await fx.seen(db(), { eventId: thing.eventId })).toHaveLength(0);
+
+    fx.succeed('nats-doomed');
+    const replay = await t.post(`/api/v1/admin/dead-letters/${letter.id}/replay`, undefined, { token: admin });
+    expect(replay.status).toBe(200);
+    expect(replay.body.replayedAt).toEqual(expect.any(String));
+    expect(await fx.seen(db(), { eventId: thing.eventId })).toHaveLength(1);
+  });
+
+  it('resumes a durable consumer after a restart with the events published while it was down', async () => {
+    await t.app.close();
+
+    // An instance without consumers writes and relays while the watcher is down.
+    const producer = await t.restart(env, { ...options, background: false });
+    instances.push(producer);
+    const missed = [await createThing(producer, 'while-down-1'), await createThing(producer, 'while-down-2')];
+    expect(await producer.app.relay.runOnce()).toBe(2);
+    for (const thing of missed) expect((await outboxRow(db(), thing.eventId)).published_at).toBeInstanceOf(Date);
+    expect(await fx.seen(db(), { name: 'while-down-1' })).toHaveLength(0);
+    await producer.app.close();
+
+    const consumer = await t.restart(env, options);
+    instances.push(consumer);
+    for (const thing of missed) await seenOnce(thing.eventId);
+    expect((await fx.seen(db())).filter((r) => r.name.startsWith('while-down'))).toHaveLength(2);
+  });
+});
