@@ -10,15 +10,31 @@ export interface SecretBox {
 }
 
 const VERSION = 'v1';
+const TAG_BYTES = 16;
 
 export function loadEncryptionKey(config: Config): Buffer {
   if (config.ENCRYPTION_KEY) return Buffer.from(config.ENCRYPTION_KEY, 'hex');
   if (config.dataDirIsMemory) return randomBytes(32);
-  const file = join(config.DATA_DIR, 'encryption-key');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('hex'), { mode: 0o600 });
+  return loadOrCreateKeyFile(config.DATA_DIR, 'encryption-key');
+}
+
+/**
+ * A 32-byte key kept as hex in `<dataDir>/<name>`, created on first use. Two processes starting at
+ * once on a new DATA_DIR must end up with the same key, so the file is created exclusively and the
+ * loser of that race reads the winner's key instead of overwriting it.
+ */
+export function loadOrCreateKeyFile(dataDir: string, name: string): Buffer {
+  const file = join(dataDir, name);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
+  if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte hex key; restore it from a backup or set the variable`);
   return key;
 }
 
@@ -32,10 +48,13 @@ export function createSecretBox(key: Buffer): SecretBox {
       return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
     },
     decrypt(sealed) {
-      const [version, iv, tag, body] = sealed.split('.');
-      if (version !== VERSION || !iv || !tag || body === undefined) throw new Error('Unrecognised ciphertext');
-      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
-      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      const [version, iv, tag, body, extra] = sealed.split('.');
+      if (version !== VERSION || !iv || !tag || body === undefined || extra !== undefined) throw new Error('Unrecognised ciphertext');
+      const authTag = Buffer.from(tag, 'base64url');
+      // GCM accepts tags as short as 4 bytes unless told otherwise; a truncated tag is a forgery aid.
+      if (authTag.length !== TAG_BYTES) throw new Error('Unrecognised ciphertext');
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: TAG_BYTES });
+      decipher.setAuthTag(authTag);
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
     },
   };

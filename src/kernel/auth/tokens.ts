@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Config } from '../config.ts';
+import { loadOrCreateKeyFile } from '../crypto.ts';
 
 export interface AccessClaims {
   userId: string;
@@ -26,12 +25,7 @@ const ISSUER = 'bazaar';
 export function loadSigningKey(config: Config): Uint8Array {
   if (config.JWT_SECRET) return new TextEncoder().encode(config.JWT_SECRET);
   if (config.dataDirIsMemory) return randomBytes(32);
-  const file = join(config.DATA_DIR, 'jwt-secret');
-  if (existsSync(file)) return Buffer.from(readFileSync(file, 'utf8').trim(), 'hex');
-  mkdirSync(config.DATA_DIR, { recursive: true });
-  const key = randomBytes(32);
-  writeFileSync(file, key.toString('hex'), { mode: 0o600 });
-  return key;
+  return loadOrCreateKeyFile(config.DATA_DIR, 'jwt-secret');
 }
 
 export function createTokenService(key: Uint8Array, accessTtlSeconds: number): TokenService {
