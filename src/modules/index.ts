@@ -1,7 +1,9 @@
 import type { BazaarModule } from '../kernel/module.ts';
 import { identityModule } from './identity/index.ts';
+import { searchModule } from './search/index.ts';
 
 /** Every module of the platform, in start order. A split service runs a subset (MODULES=...). */
 export const allModules: BazaarModule[] = [
   identityModule,
+  searchModule,
 ];

@@ -1,0 +1,43 @@
+import type { EventEnvelope } from '../../kernel/events/envelope.ts';
+import type { EventHandler } from '../../kernel/module.ts';
+import { CatalogEvents, type CategoryChanged, type ProductChanged, type ProductDeleted } from '../catalog/contract.ts';
+import { InventoryEvents, type StockChanged } from '../inventory/contract.ts';
+import type { SearchIndex } from './search-index.ts';
+import { documentFromSnapshot } from './service.ts';
+
+/**
+ * Keeps the read model in step with catalog and inventory. Product events carry the whole snapshot,
+ * so each one simply replaces the document; a late, older snapshot is ignored by the index.
+ */
+export function searchHandlers(index: SearchIndex): Record<string, EventHandler> {
+  const applyCategory: EventHandler = async (event: EventEnvelope<CategoryChanged>, tx) => {
+    const { category } = event.data;
+    await index.upsertCategory(tx, {
+      id: category.id,
+      name: category.name,
+      slug: category.slug,
+      parentId: category.parentId,
+      path: category.path,
+    });
+  };
+  const applyProduct: EventHandler = async (event: EventEnvelope<ProductChanged>, tx) => {
+    await index.upsert(tx, documentFromSnapshot(event.data.product));
+  };
+
+  return {
+    [CatalogEvents.CategoryCreated]: applyCategory,
+    [CatalogEvents.CategoryUpdated]: applyCategory,
+    [CatalogEvents.CategoryDeleted]: async (event: EventEnvelope<{ categoryId: string }>, tx) => {
+      await index.removeCategory(tx, event.data.categoryId);
+    },
+    [CatalogEvents.ProductCreated]: applyProduct,
+    [CatalogEvents.ProductUpdated]: applyProduct,
+    [CatalogEvents.ProductDeleted]: async (event: EventEnvelope<ProductDeleted>, tx) => {
+      await index.remove(tx, event.data.productId);
+    },
+    [InventoryEvents.StockChanged]: async (event: EventEnvelope<StockChanged>, tx) => {
+      const { variantId, productId, available } = event.data;
+      await index.setVariantStock(tx, { variantId, productId, available });
+    },
+  };
+}

@@ -1,0 +1,487 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../../kernel/db/database.ts';
+import {
+  chooseCorrections,
+  decodeSearchCursor,
+  effectiveSort,
+  encodeSearchCursor,
+  likePrefix,
+  maxEditsFor,
+  PRICE_BUCKET_BOUNDS,
+  priceBucket,
+  queryWords,
+  TYPO_FALLBACK_BELOW,
+  type CursorKey,
+} from './service.ts';
+import type {
+  FacetValue,
+  PriceFacetValue,
+  ProductSummary,
+  SearchDocument,
+  SearchIndex,
+  SearchParams,
+  SearchResult,
+  SearchSort,
+  Suggestion,
+} from './search-index.ts';
+
+/**
+ * The search read model on PostgreSQL (or PGlite): schema `search`. See docs/search.md for the query
+ * shapes and their plans.
+ */
+
+/**
+ * English stemming lets "phones" find "phone" and "running" find "run"; product names are English in
+ * the storefront, and the words a stemmer mangles (brands, model numbers) are stemmed the same way on
+ * both sides, so they still match. The same configuration builds the stored vector (migrations.ts).
+ */
+const TEXT_CONFIG = sql.raw(`'english'::regconfig`);
+
+/**
+ * Weights {D, C, B, A}: name (A) dwarfs brand (B), which dwarfs description (C). A description that
+ * repeats a word many times still sums to less than one hit in the name (ts_rank's repeat bonus
+ * converges), so a name match always ranks first.
+ */
+const RANK_WEIGHTS = sql.raw(`'{0.01, 0.02, 0.1, 1.0}'::float4[]`);
+
+const MAX_CATEGORY_FACETS = 50;
+const MAX_BRAND_FACETS = 50;
+/** How many nearest words by trigram distance are checked by edit distance for one unknown word. */
+const CORRECTION_CANDIDATES = 20;
+/** A query must have been searched this often before it is suggested to others. */
+const POPULAR_MIN_COUNT = 2;
+
+export const postgresSearchIndex: SearchIndex = {
+  async upsert(tx, doc) {
+    await lockProduct(tx, doc.productId);
+    const applied = await sql<{ product_id: string }>`
+      with stock as (
+        select coalesce(sum(greatest(v.available, 0)), 0)::int as total
+        from search.variant_stock v where v.variant_id = any(${doc.variantIds}::text[])
+      )
+      insert into search.documents as d (
+        product_id, seller_id, name, brand, brand_key, description, category_id, category_path, variant_ids,
+        min_price, max_price, currency, image_url, status, seller_active, visible, total_available, in_stock,
+        created_at, source_updated_at, indexed_at)
+      select ${doc.productId}, ${doc.sellerId}, ${doc.name}, ${doc.brand}, ${doc.brand?.toLowerCase() ?? null},
+        ${doc.description}, ${doc.categoryId}, ${doc.categoryPath}::text[], ${doc.variantIds}::text[],
+        ${doc.minPrice}, ${doc.maxPrice}, ${doc.currency}, ${doc.imageUrl}, ${doc.status}, ${doc.sellerActive},
+        ${doc.visible}, stock.total, stock.total > 0,
+        date_trunc('milliseconds', ${doc.createdAt}::timestamptz), ${doc.sourceUpdatedAt}::timestamptz, now()
+      from stock
+      on conflict (product_id) do update set
+        seller_id = excluded.seller_id, name = excluded.name, brand = excluded.brand, brand_key = excluded.brand_key,
+        description = excluded.description, category_id = excluded.category_id, category_path = excluded.category_path,
+        variant_ids = excluded.variant_ids, min_price = excluded.min_price, max_price = excluded.max_price,
+        currency = excluded.currency, image_url = excluded.image_url, status = excluded.status,
+        seller_active = excluded.seller_active, visible = excluded.visible,
+        total_available = excluded.total_available, in_stock = excluded.in_stock,
+        source_updated_at = excluded.source_updated_at, indexed_at = excluded.indexed_at
+      where d.source_updated_at <= excluded.source_updated_at
+      returning product_id`.execute(tx);
+    if (applied.rows.length === 0) return;
+    if (doc.visible && doc.terms.length > 0) {
+      // Sorted, so two consumers adding overlapping words take the unique-index locks in one order.
+      const terms = [...doc.terms].sort();
+      await sql`insert into search.terms (term) select unnest(${terms}::text[]) on conflict do nothing`.execute(tx);
+    }
+    await bumpGeneration(tx);
+  },
+
+  async remove(tx, productId) {
+    await lockProduct(tx, productId);
+    await sql`delete from search.variant_stock where product_id = ${productId}`.execute(tx);
+    const removed = await sql`delete from search.documents where product_id = ${productId} returning product_id`.execute(tx);
+    if (removed.rows.length > 0) await bumpGeneration(tx);
+  },
+
+  async setVariantStock(tx, stock) {
+    await lockProduct(tx, stock.productId);
+    await sql`
+      insert into search.variant_stock (variant_id, product_id, available, updated_at)
+      values (${stock.variantId}, ${stock.productId}, ${stock.available}, now())
+      on conflict (variant_id) do update
+        set product_id = excluded.product_id, available = excluded.available, updated_at = excluded.updated_at`.execute(tx);
+    const changed = await sql<{ visible: boolean }>`
+      with totals as (
+        select d.product_id,
+               coalesce((select sum(greatest(v.available, 0)) from search.variant_stock v
+                         where v.variant_id = any(d.variant_ids)), 0)::int as total
+        from search.documents d where d.product_id = ${stock.productId}
+      )
+      update search.documents d set total_available = t.total, in_stock = t.total > 0
+      from totals t
+      where d.product_id = t.product_id and d.total_available <> t.total
+      returning d.visible`.execute(tx);
+    if (changed.rows.some((r) => r.visible)) await bumpGeneration(tx);
+  },
+
+  async setRating(tx, productId, rating) {
+    const changed = await sql`
+      update search.documents set rating_average = round(${rating.average}::numeric, 2), rating_count = ${rating.count}
+      where product_id = ${productId}
+        and (rating_average, rating_count) is distinct from (round(${rating.average}::numeric, 2), ${rating.count}::int)
+      returning product_id`.execute(tx);
+    if (changed.rows.length > 0) await bumpGeneration(tx);
+  },
+
+  async upsertCategory(tx, category) {
+    const result = await sql<{ old_path: string[] | null }>`
+      with old as (select path from search.categories where id = ${category.id})
+      insert into search.categories (id, name, slug, parent_id, path)
+      values (${category.id}, ${category.name}, ${category.slug}, ${category.parentId}, ${category.path}::text[])
+      on conflict (id) do update
+        set name = excluded.name, slug = excluded.slug, parent_id = excluded.parent_id, path = excluded.path
+      returning (select path from old) as old_path`.execute(tx);
+    const oldPath = result.rows[0]?.old_path;
+    if (oldPath && !samePath(oldPath, category.path)) {
+      // A moved category moves its products: their paths start with the category's new ancestry.
+      await sql`
+        update search.documents
+        set category_path = ${category.path}::text[] || category_path[array_position(category_path, ${category.id}::text) + 1:]
+        where category_path @> array[${category.id}::text]`.execute(tx);
+    }
+    // Labels of facet values may have changed, and cached results carry them.
+    await bumpGeneration(tx);
+  },
+
+  async removeCategory(tx, categoryId) {
+    await sql`delete from search.categories where id = ${categoryId}`.execute(tx);
+    await bumpGeneration(tx);
+  },
+
+  async query(db, params) {
+    const sort = effectiveSort(params);
+    const after = decodeSearchCursor(params.cursor, sort);
+    if (!params.text) {
+      const [page, facets] = await Promise.all([fetchPage(db, params, sort, undefined, after), fetchFacets(db, params, undefined)]);
+      return { ...page, ...facets };
+    }
+    const exact = sql`websearch_to_tsquery(${TEXT_CONFIG}, ${params.text})`;
+    const [page, facets] = await Promise.all([fetchPage(db, params, sort, exact, after), fetchFacets(db, params, exact)]);
+    if (facets.total >= TYPO_FALLBACK_BELOW) return { ...page, ...facets };
+
+    // Few exact matches: mend unknown words with their nearest known ones, and search again with each
+    // word OR its corrections. The widened query still runs on the same index, filters and facets.
+    const words = queryWords(params.text);
+    const corrections = await findCorrections(db, words);
+    if (corrections.size === 0) return { ...page, ...facets };
+    const widened = sql.join(
+      words.map((word) => {
+        const alternatives = [word, ...(corrections.get(word) ?? [])];
+        return sql`(${sql.join(alternatives.map((w) => sql`plainto_tsquery(${TEXT_CONFIG}, ${w})`), sql` || `)})`;
+      }),
+      sql` && `,
+    );
+    const [widenedPage, widenedFacets] = await Promise.all([
+      fetchPage(db, params, sort, widened, after),
+      fetchFacets(db, params, widened),
+    ]);
+    return { ...widenedPage, ...widenedFacets, corrections: Object.fromEntries(corrections) };
+  },
+
+  async suggest(db, prefix, limit) {
+    const lowered = prefix.toLowerCase();
+    const starts = likePrefix(lowered);
+    // Trigrams need three characters; shorter prefixes use the plain prefix index on lower(name).
+    const nameMatch =
+      lowered.length >= 3
+        ? sql`(d.name ilike ${starts} or d.name ilike ${`% ${starts}`} or ${lowered} <% d.name)`
+        : sql`lower(d.name) like ${starts}`;
+    const { rows } = await sql<{ kind: number; text: string; product_id: string | null }>`
+      select kind, text, product_id from (
+        (select 0 as kind, q.query as text, null::text as product_id,
+                row_number() over (order by q.count desc, q.query) as position
+         from search.queries q
+         where q.query like ${starts} and q.count >= ${POPULAR_MIN_COUNT}
+           -- A search that found something once may find nothing now (the product was deleted).
+           and exists (select 1 from search.documents d
+                       where d.visible and d.search_vector @@ websearch_to_tsquery(${TEXT_CONFIG}, q.query))
+         order by q.count desc, q.query
+         limit ${limit})
+        union all
+        (select 1 as kind, d.name as text, d.product_id,
+                row_number() over (order by (d.name ilike ${starts}) desc, word_similarity(${lowered}, d.name) desc,
+                                            d.rating_count desc, d.product_id) as position
+         from search.documents d
+         where d.visible and ${nameMatch}
+         order by position
+         limit ${limit * 2})
+      ) s
+      order by kind, position`.execute(db);
+    return mergeSuggestions(rows, limit);
+  },
+
+  async recordSearches(db, counts) {
+    if (counts.size === 0) return;
+    // Sorted, so instances flushing at the same moment lock rows in one order and cannot deadlock.
+    const queries = [...counts.keys()].sort();
+    await sql`
+      insert into search.queries (query, count, last_searched_at)
+      select t.query, t.count, now() from unnest(${queries}::text[], ${queries.map((q) => counts.get(q)!)}::int[]) as t(query, count)
+      on conflict (query) do update
+        set count = search.queries.count + excluded.count, last_searched_at = excluded.last_searched_at`.execute(db);
+  },
+
+  async generation(db) {
+    const { rows } = await sql<{ generation: string }>`
+      select epoch || ':' || generation as generation from search.state where id = 1`.execute(db);
+    return rows[0]?.generation ?? 'none';
+  },
+};
+
+/**
+ * Serializes the writers of one product's document. The relay delivers different aggregates in
+ * parallel, and stock events are keyed by variant: without this, two variants' stock changes (or a
+ * stock change racing the product's creation) each sum the variants they can see and the last commit
+ * wins with a total that misses the other. Every statement after the lock sees what the holder
+ * committed. The lock also covers a product whose document does not exist yet, which a row lock cannot.
+ */
+async function lockProduct(tx: Db, productId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`search.document:${productId}`}, 0))`.execute(tx);
+}
+
+async function bumpGeneration(tx: Db): Promise<void> {
+  await sql`update search.state set generation = generation + 1 where id = 1`.execute(tx);
+}
+
+function samePath(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
+type TsQuery = RawBuilder<unknown>;
+
+/** Everything a result must satisfy, shared by the page and the facets so their counts agree. */
+function filtersOf(params: SearchParams, query: TsQuery | undefined): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [sql`d.visible`];
+  if (query) parts.push(sql`d.search_vector @@ tsq.query`);
+  if (params.categoryId) parts.push(sql`d.category_path @> array[${params.categoryId}::text]`);
+  if (params.brands.length > 0) parts.push(sql`d.brand_key = any(${params.brands}::text[])`);
+  if (params.minPrice !== undefined) parts.push(sql`d.min_price >= ${params.minPrice}::bigint`);
+  if (params.maxPrice !== undefined) parts.push(sql`d.min_price <= ${params.maxPrice}::bigint`);
+  if (params.minRating !== undefined) parts.push(sql`d.rating_average >= ${params.minRating}::numeric`);
+  if (params.inStock) parts.push(sql`d.in_stock`);
+  return sql.join(parts, sql` and `);
+}
+
+/** The query is computed once per statement, not per row. */
+function sourceOf(query: TsQuery | undefined): RawBuilder<unknown> {
+  return query ? sql`search.documents d cross join (select ${query} as query) tsq` : sql`search.documents d`;
+}
+
+const scoreOf = sql`ts_rank(${RANK_WEIGHTS}, d.search_vector, tsq.query)::float8`;
+
+interface PageRow {
+  product_id: string;
+  name: string;
+  brand: string | null;
+  min_price: number;
+  currency: string;
+  rating_average: number;
+  rating_count: number;
+  image_url: string | null;
+  category_id: string;
+  seller_id: string;
+  total_available: number;
+  in_stock: boolean;
+  created_at: Date;
+  score: number | null;
+}
+
+/**
+ * One page in one statement, walking the index of the sort order and stopping after limit + 1 rows
+ * (the extra row says whether there is a next page). The total comes from the facet statement, which
+ * scans the whole filtered set anyway.
+ */
+async function fetchPage(
+  db: Db,
+  params: SearchParams,
+  sort: SearchSort,
+  query: TsQuery | undefined,
+  after: CursorKey | undefined,
+): Promise<Pick<SearchResult, 'items' | 'nextCursor'>> {
+  const ranked = sort === 'relevance' && query !== undefined;
+  const { order, keyset } = orderingOf(sort, after);
+  const { rows } = await sql<PageRow>`
+    select d.product_id, d.name, d.brand, d.min_price, d.currency, d.rating_average, d.rating_count, d.image_url,
+           d.category_id, d.seller_id, d.total_available, d.in_stock, d.created_at,
+           ${ranked ? scoreOf : sql`null::float8`} as score
+    from ${sourceOf(query)}
+    where ${filtersOf(params, query)} ${keyset ? sql`and ${keyset}` : sql``}
+    order by ${order}
+    limit ${params.limit + 1}`.execute(db);
+  const page = rows.slice(0, params.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toSummary),
+    nextCursor: rows.length > params.limit && last ? encodeSearchCursor(cursorKeyOf(sort, last)) : null,
+  };
+}
+
+/** Each sort ends in the product id, so the order is total and keyset pages never repeat an item. */
+function orderingOf(sort: SearchSort, after: CursorKey | undefined): { order: RawBuilder<unknown>; keyset?: RawBuilder<unknown> } {
+  switch (sort) {
+    case 'relevance':
+      return {
+        order: sql`score desc, d.product_id desc`,
+        keyset: after?.sort === 'relevance' ? sql`(${scoreOf}, d.product_id) < (${after.score}::float8, ${after.id}::text)` : undefined,
+      };
+    case 'price_asc':
+      return {
+        order: sql`d.min_price asc, d.product_id asc`,
+        keyset: after?.sort === 'price_asc' ? sql`(d.min_price, d.product_id) > (${after.price}::bigint, ${after.id}::text)` : undefined,
+      };
+    case 'price_desc':
+      return {
+        order: sql`d.min_price desc, d.product_id desc`,
+        keyset: after?.sort === 'price_desc' ? sql`(d.min_price, d.product_id) < (${after.price}::bigint, ${after.id}::text)` : undefined,
+      };
+    case 'rating':
+      return {
+        order: sql`d.rating_average desc, d.rating_count desc, d.product_id desc`,
+        keyset:
+          after?.sort === 'rating'
+            ? sql`(d.rating_average, d.rating_count, d.product_id) < (${after.average}::numeric, ${after.count}::int, ${after.id}::text)`
+            : undefined,
+      };
+    case 'newest':
+      return {
+        order: sql`d.created_at desc, d.product_id desc`,
+        keyset:
+          after?.sort === 'newest' ? sql`(d.created_at, d.product_id) < (${after.createdAt}::timestamptz, ${after.id}::text)` : undefined,
+      };
+  }
+}
+
+function cursorKeyOf(sort: SearchSort, row: PageRow): CursorKey {
+  switch (sort) {
+    case 'relevance':
+      return { sort, score: row.score ?? 0, id: row.product_id };
+    case 'price_asc':
+    case 'price_desc':
+      return { sort, price: row.min_price, id: row.product_id };
+    case 'rating':
+      return { sort, average: row.rating_average, count: row.rating_count, id: row.product_id };
+    case 'newest':
+      return { sort, createdAt: new Date(row.created_at).toISOString(), id: row.product_id };
+  }
+}
+
+function toSummary(row: PageRow): ProductSummary {
+  return {
+    id: row.product_id,
+    name: row.name,
+    brand: row.brand,
+    price: { amount: row.min_price, currency: row.currency },
+    rating: { average: row.rating_average, count: row.rating_count },
+    ...(row.image_url ? { image: row.image_url } : {}),
+    categoryId: row.category_id,
+    sellerId: row.seller_id,
+    available: row.total_available,
+    inStock: row.in_stock,
+  };
+}
+
+interface FacetRow {
+  by_category: number;
+  by_brand: number;
+  by_price: number;
+  category: string | null;
+  label: string | null;
+  brand_key: string | null;
+  brand: string | null;
+  bucket: number | null;
+  count: number;
+}
+
+/**
+ * Total and every facet in one pass over the filtered set: grouping sets aggregate by category, brand
+ * and price bucket side by side, and the empty set gives the total.
+ */
+async function fetchFacets(db: Db, params: SearchParams, query: TsQuery | undefined): Promise<Pick<SearchResult, 'total' | 'facets'>> {
+  // The facet shows the next level down: children of the selected category, or the top level.
+  const categoryLevel = params.categoryId
+    ? sql`d.category_path[array_position(d.category_path, ${params.categoryId}::text) + 1]`
+    : sql`d.category_path[1]`;
+  const bounds = sql.raw(`array[${PRICE_BUCKET_BOUNDS.join(',')}]::bigint[]`);
+  const { rows } = await sql<FacetRow>`
+    with filtered as (
+      select ${categoryLevel} as category, d.brand_key, d.brand, width_bucket(d.min_price, ${bounds}) as bucket
+      from ${sourceOf(query)}
+      where ${filtersOf(params, query)}
+    ), grouped as (
+      select grouping(category) as by_category, grouping(brand_key) as by_brand, grouping(bucket) as by_price,
+             category, brand_key, max(brand) as brand, bucket, count(*)::int as count
+      from filtered
+      group by grouping sets ((category), (brand_key), (bucket), ())
+    )
+    select g.by_category, g.by_brand, g.by_price, g.category, c.name as label, g.brand_key, g.brand, g.bucket, g.count
+    from grouped g left join search.categories c on c.id = g.category`.execute(db);
+
+  let total = 0;
+  const category: FacetValue[] = [];
+  const brand: FacetValue[] = [];
+  const price: (PriceFacetValue & { index: number })[] = [];
+  for (const row of rows) {
+    // grouping() is 0 for the columns a row is grouped by, 1 for the others.
+    if (row.by_category === 1 && row.by_brand === 1 && row.by_price === 1) total = row.count;
+    else if (row.by_category === 0) {
+      if (row.category !== null) category.push({ value: row.category, count: row.count, ...(row.label ? { label: row.label } : {}) });
+    } else if (row.by_brand === 0) {
+      if (row.brand_key !== null) brand.push({ value: row.brand ?? row.brand_key, count: row.count });
+    } else if (row.bucket !== null) {
+      price.push({ ...priceBucket(row.bucket), count: row.count, index: row.bucket });
+    }
+  }
+  const byCount = (a: FacetValue, b: FacetValue) => b.count - a.count || (a.label ?? a.value).localeCompare(b.label ?? b.value);
+  return {
+    total,
+    facets: {
+      category: category.sort(byCount).slice(0, MAX_CATEGORY_FACETS),
+      brand: brand.sort(byCount).slice(0, MAX_BRAND_FACETS),
+      price: price.sort((a, b) => a.index - b.index).map(({ index: _index, ...bucket }) => bucket),
+    },
+  };
+}
+
+/** Unknown words of the query, each with the known words it may have been meant as. */
+async function findCorrections(db: Db, words: string[]): Promise<Map<string, string[]>> {
+  const correctable = words.filter((w) => maxEditsFor(w) > 0);
+  if (correctable.length === 0) return new Map();
+  // Nearest neighbours by trigram distance come from the GiST index (no similarity threshold to tune);
+  // edit distance then decides which of them are plausible typos.
+  const { rows } = await sql<{ word: string; known: boolean; nearest: string[] }>`
+    select w.word,
+           exists (select 1 from search.terms t where t.term = w.word) as known,
+           array(select t.term from search.terms t order by t.term <-> w.word limit ${CORRECTION_CANDIDATES}) as nearest
+    from unnest(${correctable}::text[]) as w(word)`.execute(db);
+  const corrections = new Map<string, string[]>();
+  for (const row of rows) {
+    if (row.known) continue;
+    const chosen = chooseCorrections(row.word, row.nearest);
+    if (chosen.length > 0) corrections.set(row.word, chosen);
+  }
+  return corrections;
+}
+
+/**
+ * Popular searches first (up to half the list unless products run short), then product names. Products
+ * of one name (several sellers' listings) appear once: a shopper cannot tell the entries apart.
+ */
+function mergeSuggestions(rows: { kind: number; text: string; product_id: string | null }[], limit: number): Suggestion[] {
+  const seenNames = new Set<string>();
+  const popular: Suggestion[] = [];
+  const products: Suggestion[] = [];
+  for (const row of rows) {
+    if (row.kind === 0) {
+      popular.push({ text: row.text });
+      continue;
+    }
+    const key = row.text.toLowerCase();
+    if (seenNames.has(key)) continue;
+    seenNames.add(key);
+    products.push({ text: row.text, productId: row.product_id! });
+  }
+  const fromPopular = popular.slice(0, Math.max(Math.ceil(limit / 2), limit - products.length));
+  return [...fromPopular, ...products].slice(0, limit);
+}
