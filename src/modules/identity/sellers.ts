@@ -10,7 +10,8 @@ import type { SellerProfileRecord } from './store.ts';
 
 export async function findSeller(ctx: ModuleContext, sellerId: string): Promise<SellerProfileRecord> {
   const user = await store.findUserById(ctx.db, sellerId);
-  if (!user || user.status !== 'active' || !user.sellerProfile) throw notFound('Seller');
+  // A store whose owner lost the seller role is closed, not merely suspended: it is not shown.
+  if (!user || user.status !== 'active' || !user.sellerProfile || !user.roles.includes('seller')) throw notFound('Seller');
   return user.sellerProfile;
 }
 
