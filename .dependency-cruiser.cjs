@@ -15,10 +15,22 @@ module.exports = {
         "A module may use another module only through that module's contract.ts (events, payload types, ports). " +
         "Everything else in a module's folder is private to it: its tables, SQL, services and routes.",
       severity: 'error',
-      from: { path: '^src/modules/([^/]+)/' },
+      from: { path: '^src/modules/([^/]+)/', pathNot: '\\.test\\.ts$' },
       to: {
         path: '^src/modules/[^/]+/',
         pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/contract\\.ts$'],
+      },
+    },
+    {
+      name: 'module-internals-from-tests',
+      comment:
+        "A module's tests compose an app like app.ts does, so they may also import another module's definition " +
+        '(index.ts) to boot it; its internals stay off limits.',
+      severity: 'error',
+      from: { path: '^src/modules/([^/]+)/.+\\.test\\.ts$' },
+      to: {
+        path: '^src/modules/[^/]+/',
+        pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/(contract|index)\\.ts$'],
       },
     },
     {

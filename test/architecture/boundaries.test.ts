@@ -25,10 +25,11 @@ describe('module boundaries: the checks themselves', () => {
     expect(violations).toEqual(
       expect.arrayContaining([
         { rule: 'module-internals', from: 'src/modules/alpha/index.ts', to: 'src/modules/beta/store.ts' },
+        { rule: 'module-internals-from-tests', from: 'src/modules/alpha/alpha.test.ts', to: 'src/modules/beta/store.ts' },
         { rule: 'kernel-to-modules', from: 'src/kernel/registry.ts', to: 'src/modules/beta/contract.ts' },
       ]),
     );
-    expect(violations).toHaveLength(2);
+    expect(violations).toHaveLength(3);
   });
 
   it("catch SQL naming another module's schema or the kernel's, in templates, builder calls and plain strings", () => {
@@ -41,7 +42,7 @@ describe('module boundaries: the checks themselves', () => {
     ]);
   });
 
-  it('pass a tree that keeps to contracts and its own schema, event names in strings included', async () => {
+  it("pass a tree that keeps to contracts and its own schema, with event names in strings and a test booting another module's definition", async () => {
     expect(await findImportViolations(fixture('clean'))).toEqual([]);
     expect(findForeignSchemaSql(fixture('clean'))).toEqual([]);
   });
