@@ -35,6 +35,8 @@ const Env = Type.Object({
   EVENT_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
   RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, default: 500 }),
   MODULES: Type.Optional(Type.String()),
+  /** A cart with items and no change for this long is marked abandoned (and cart.cart.abandoned is emitted). */
+  CART_ABANDONED_AFTER_MINUTES: Type.Integer({ minimum: 1, default: 1440 }),
 });
 
 export type Config = Static<typeof Env> & { dataDirIsMemory: boolean };

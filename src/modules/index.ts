@@ -1,9 +1,13 @@
 import type { BazaarModule } from '../kernel/module.ts';
 import { identityModule } from './identity/index.ts';
 import { searchModule } from './search/index.ts';
+import { cartModule } from './cart/index.ts';
+import { promotionsModule } from './promotions/index.ts';
 
 /** Every module of the platform, in start order. A split service runs a subset (MODULES=...). */
 export const allModules: BazaarModule[] = [
   identityModule,
   searchModule,
+  cartModule,
+  promotionsModule,
 ];
