@@ -1,3 +1,4 @@
+import { listAuditEntriesByActor } from '../../kernel/audit.ts';
 import { can, type Role } from '../../kernel/auth/permissions.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import type { Principal } from '../../kernel/http/auth.ts';
@@ -259,9 +260,9 @@ export async function exportUserData(ctx: ModuleContext, userId: string) {
   const [addresses, sessions, auditEntries] = await Promise.all([
     store.listAddresses(ctx.db, userId),
     store.listSessions(ctx.db, userId),
-    store.auditEntriesByActor(ctx.db, userId),
+    listAuditEntriesByActor(ctx.db, userId),
   ]);
-  return { user, addresses, sessions, auditEntries };
+  return { user, addresses, sessions, auditEntries: auditEntries.map(({ actorId: _actor, actorRoles: _roles, ...entry }) => entry) };
 }
 
 /**

@@ -3,9 +3,27 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
 import { fastHashingEnv, logIn, signUp, strongPassword, uniqueEmail } from '../../../test/support/identity.ts';
+import type { BazaarModule } from '../../kernel/module.ts';
+import { CART_PORT, type CartPort } from '../cart/contract.ts';
 import { identityModule } from './index.ts';
 
-const modules = { modules: [identityModule] };
+/** Stands in for the cart module's port: records the merges identity asks for. */
+const merges: Array<{ token: string; userId: string }> = [];
+const cartStandIn: BazaarModule = {
+  name: 'cart_stand_in',
+  migrations: {},
+  providePorts(ctx) {
+    ctx.ports.provide<CartPort>(CART_PORT, {
+      getCheckoutCart: async () => null,
+      clearCart: async () => {},
+      async mergeGuestCart(token, userId) {
+        if (token === 'cart-that-breaks') throw new Error('cart is down');
+        merges.push({ token, userId });
+      },
+    });
+  },
+};
+const modules = { modules: [identityModule, cartStandIn] };
 
 // One app for the file: booting one costs far more than the tests in it.
 let t: TestApp;
@@ -174,6 +192,23 @@ describe('sign-in', () => {
     } finally {
       await stronger.close();
     }
+  });
+});
+
+describe("a guest's cart", () => {
+  it('is merged into the account on sign-up and on sign-in that carry X-Cart-Token', async () => {
+    const user = await signUp(t);
+    expect(merges.filter((m) => m.userId === user.id)).toEqual([]);
+    const res = await t.post('/api/v1/auth/signup', { email: uniqueEmail(), password: strongPassword(), name: 'Guest' }, { headers: { 'x-cart-token': 'guest-cart-1' } });
+    expect(merges).toContainEqual({ token: 'guest-cart-1', userId: res.body.user.id });
+    await t.post('/api/v1/auth/login', { email: user.email, password: user.password }, { headers: { 'x-cart-token': 'guest-cart-2' } });
+    expect(merges).toContainEqual({ token: 'guest-cart-2', userId: user.id });
+  });
+
+  it('does not stand in the way of signing in when the merge fails', async () => {
+    const user = await signUp(t);
+    const res = await t.post('/api/v1/auth/login', { email: user.email, password: user.password }, { headers: { 'x-cart-token': 'cart-that-breaks' } });
+    expect(res.status).toBe(200);
   });
 });
 

@@ -5,6 +5,7 @@ import { badRequest, notFound } from '../../kernel/http/problem.ts';
 import { rateLimit } from '../../kernel/http/rate-limit.ts';
 import { decodeCursor, encodeCursor, errorResponses, IdParams, ListQuery } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { CART_PORT, type CartPort } from '../cart/contract.ts';
 import * as accounts from './accounts.ts';
 import { createAddress, removeAddress, updateAddress } from './addresses.ts';
 import { createLoginThrottle } from './login-throttle.ts';
@@ -48,6 +49,27 @@ function signedInView({ user, ...tokens }: SignedIn) {
 }
 
 export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
+  /**
+   * A guest who signs in or up with `X-Cart-Token` keeps their cart (API: Cart). Best effort: the
+   * cart module may not run in this process, and a failed merge must not fail the sign-in; the
+   * client's next signed-in cart call carrying the token merges it then.
+   */
+  async function mergeGuestCart(request: FastifyRequest, userId: string): Promise<void> {
+    const token = request.headers['x-cart-token'];
+    if (typeof token !== 'string' || token.length === 0 || token.length > 200) return;
+    let cart: CartPort;
+    try {
+      cart = ctx.ports.get<CartPort>(CART_PORT);
+    } catch {
+      return;
+    }
+    try {
+      await cart.mergeGuestCart(token, userId);
+    } catch (error) {
+      request.log.warn({ err: error }, 'merging the guest cart at sign-in failed; the next cart call will');
+    }
+  }
+
   const throttle = createLoginThrottle(ctx.cache, { maxFailures: ctx.config.LOGIN_MAX_FAILURES, lockMinutes: ctx.config.LOGIN_LOCK_MINUTES });
 
   // --- /auth: anonymous, so every call is limited per client IP, before its body is even parsed ---
@@ -73,6 +95,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       },
     }, async (request, reply) => {
       const signedIn = await accounts.signUp(ctx, request.body, clientOf(request));
+      await mergeGuestCart(request, signedIn.user.id);
       return reply.status(201).send(signedInView(signedIn));
     });
 
@@ -83,7 +106,11 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
         body: Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Password }, { additionalProperties: false }),
         response: { 200: AuthResult, ...errorResponses(400, 401, 429) },
       },
-    }, async (request) => signedInView(await accounts.logIn(ctx, throttle, request.body, clientOf(request))));
+    }, async (request) => {
+      const signedIn = await accounts.logIn(ctx, throttle, request.body, clientOf(request));
+      await mergeGuestCart(request, signedIn.user.id);
+      return signedInView(signedIn);
+    });
 
     auth.post('/auth/refresh', {
       schema: {

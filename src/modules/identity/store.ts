@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
 import type { SellerStatus } from './service.ts';
 
-/** Every SQL statement identity runs, on its own schema (plus reading the kernel's audit log for exports). */
+/** Every SQL statement identity runs, all on its own schema. */
 
 export interface SellerProfileRecord {
   userId: string;
@@ -358,20 +358,4 @@ export async function setDefaultAddress(tx: Db, userId: string, id: string | und
   await sql`update identity.addresses set is_default = false where user_id = ${userId} and is_default
             ${id ? sql`and id <> ${id}` : sql``}`.execute(tx);
   if (id) await sql`update identity.addresses set is_default = true where user_id = ${userId} and id = ${id} and not is_default`.execute(tx);
-}
-
-// --- the kernel's audit log, read for a user's data export ---
-
-export async function auditEntriesByActor(db: Db, actorId: string) {
-  const { rows } = await sql<Record<string, any>>`
-    select id, at, action, target_type, target_id, details from kernel.audit_log
-    where actor_id = ${actorId} order by id`.execute(db);
-  return rows.map((r) => ({
-    id: r.id as string,
-    at: new Date(r.at).toISOString(),
-    action: r.action as string,
-    targetType: r.target_type as string,
-    targetId: (r.target_id ?? null) as string | null,
-    details: (r.details ?? {}) as Record<string, unknown>,
-  }));
 }
