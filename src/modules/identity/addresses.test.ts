@@ -125,5 +125,12 @@ describe('saved addresses', () => {
     expect((await t.get('/api/v1/users/me/addresses')).status).toBe(401);
     const ghost = await tokenFor(t, ['customer']);
     expect((await t.post('/api/v1/users/me/addresses', home, { token: ghost })).status).toBe(404);
+    // A token whose subject is not even an id of ours (as tests mint them) is no 500 either.
+    const odd = await tokenFor(t, ['customer'], 'x');
+    expect((await t.get('/api/v1/users/me/addresses', { token: odd })).body.items).toEqual([]);
+    expect((await t.post('/api/v1/users/me/addresses', home, { token: odd })).status).toBe(404);
+    expect((await t.delete('/api/v1/users/me/addresses/01900000-0000-7000-8000-000000000001', { token: odd })).status).toBe(404);
+    expect((await t.get('/api/v1/users/me/export', { token: odd })).status).toBe(404);
+    expect((await t.get('/api/v1/users/me', { token: odd })).status).toBe(404);
   });
 });

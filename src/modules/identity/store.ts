@@ -316,17 +316,19 @@ function toAddress(r: Record<string, any>): AddressRecord {
 
 /** Serialises a user's address changes (count limit, single default) even when they have none yet. */
 export async function lockUser(tx: Db, userId: string): Promise<void> {
+  if (!isUuid(userId)) return;
   await sql`select id from identity.users where id = ${userId} for update`.execute(tx);
 }
 
 export async function listAddresses(db: Db, userId: string): Promise<AddressRecord[]> {
+  if (!isUuid(userId)) return [];
   const { rows } = await sql<Record<string, any>>`
     select * from identity.addresses where user_id = ${userId} order by id`.execute(db);
   return rows.map(toAddress);
 }
 
 export async function findAddress(db: Db, userId: string, id: string): Promise<AddressRecord | undefined> {
-  if (!isUuid(id)) return undefined;
+  if (!isUuid(id) || !isUuid(userId)) return undefined;
   const { rows } = await sql<Record<string, any>>`
     select * from identity.addresses where id = ${id} and user_id = ${userId}`.execute(db);
   return rows[0] ? toAddress(rows[0]) : undefined;
