@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import { badRequest, conflict } from './problem.ts';
+
+/**
+ * `Idempotency-Key` for unsafe requests (API.md, Conventions). The key row and the effect it guards
+ * commit in ONE transaction: the row is inserted first (`on conflict do nothing`), so of two concurrent
+ * requests with the same key the second waits on the first's uncommitted row (PostgreSQL's unique
+ * index) or runs after it (PGlite's single connection), then finds it and replays the stored response.
+ * A request that fails rolls its key row back with everything else, so retrying it is simply running
+ * it again; only responses of requests that changed something are stored.
+ */
+
+export const IDEMPOTENCY_HEADER = 'idempotency-key';
+export const IDEMPOTENCY_TTL_HOURS = 24;
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+export interface StoredResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+/** The key a request carries, or undefined; a malformed one is a 400 rather than silently ignored. */
+export function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const raw = request.headers[IDEMPOTENCY_HEADER];
+  if (raw === undefined) return undefined;
+  const key = Array.isArray(raw) ? raw[0] : raw;
+  if (typeof key !== 'string' || !KEY.test(key)) {
+    throw badRequest('The Idempotency-Key header must be 1 to 255 visible ASCII characters', [
+      { path: 'headers:/idempotency-key', message: 'is not a valid key' },
+    ]);
+  }
+  return key;
+}
+
+/** A hash of what makes two requests "the same": canonical JSON, so key order in the body does not matter. */
+export function fingerprint(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/**
+ * Claims `key` in `scope` inside the caller's transaction. Returns the stored response when the key was
+ * used before with the same request; throws 409 `idempotency-key-reused` when it was used with another.
+ * Returns undefined when the caller now owns the key and must do the work and `storeIdempotentResponse`.
+ */
+export async function claimIdempotencyKey(
+  tx: Db,
+  claim: { scope: string; key: string; requestHash: string },
+): Promise<StoredResponse | undefined> {
+  const { scope, key, requestHash } = claim;
+  // A key older than the TTL is free again: take it over in the same statement.
+  const taken = await sql<{ key: string }>`
+    insert into kernel.idempotency_keys (scope, key, request_hash)
+    values (${scope}, ${key}, ${requestHash})
+    on conflict (scope, key) do update
+      set request_hash = excluded.request_hash, status_code = null, response = null, created_at = now()
+      where kernel.idempotency_keys.created_at < now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'
+    returning key`.execute(tx);
+  if (taken.rows.length === 1) return undefined;
+
+  const { rows } = await sql<{ request_hash: string; status_code: number | null; response: unknown }>`
+    select request_hash, status_code, response from kernel.idempotency_keys
+    where scope = ${scope} and key = ${key}`.execute(tx);
+  const row = rows[0];
+  if (!row || row.request_hash !== requestHash) {
+    throw conflict('idempotency-key-reused', 'This Idempotency-Key was already used with a different request');
+  }
+  if (row.status_code === null) {
+    // Only reachable if a caller claimed a key without storing a response in the same transaction.
+    throw conflict('idempotency-request-in-progress', 'A request with this Idempotency-Key is still being processed');
+  }
+  return { statusCode: row.status_code, body: row.response };
+}
+
+export async function storeIdempotentResponse(tx: Db, scope: string, key: string, response: StoredResponse): Promise<void> {
+  await sql`
+    update kernel.idempotency_keys set status_code = ${response.statusCode}, response = ${JSON.stringify(response.body)}::jsonb
+    where scope = ${scope} and key = ${key}`.execute(tx);
+}
+
+/** The stored response for `key`, if the same request was answered before (a read, outside any transaction). */
+export async function findIdempotentResponse(
+  db: Db,
+  claim: { scope: string; key: string; requestHash: string },
+): Promise<StoredResponse | undefined> {
+  const { rows } = await sql<{ request_hash: string; status_code: number | null; response: unknown }>`
+    select request_hash, status_code, response from kernel.idempotency_keys
+    where scope = ${claim.scope} and key = ${claim.key}
+      and created_at >= now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'`.execute(db);
+  const row = rows[0];
+  if (!row || row.status_code === null) return undefined;
+  if (row.request_hash !== claim.requestHash) {
+    throw conflict('idempotency-key-reused', 'This Idempotency-Key was already used with a different request');
+  }
+  return { statusCode: row.status_code, body: row.response };
+}
+
+/**
+ * Runs `work` in one transaction guarded by the request's Idempotency-Key (if it has one) and sends its
+ * response, or the stored response of the first request with that key. `scope` must separate callers
+ * (e.g. `orders.place:<userId>`), and `requestBody` is what has to match for a replay.
+ *
+ * `prepare` runs first, outside the transaction (reads of other modules that must not wait on it). A
+ * repeat is answered before `prepare`, because the first request may have changed what `prepare` reads
+ * (a checkout empties the cart it would read); the claim inside the transaction settles the races.
+ */
+export async function respondIdempotently<P = undefined>(
+  options: {
+    request: FastifyRequest;
+    reply: FastifyReply;
+    db: Db;
+    transaction: <T>(work: (tx: Db) => Promise<T>) => Promise<T>;
+    scope: string;
+    requestBody: unknown;
+    prepare?: () => Promise<P>;
+  },
+  work: (tx: Db, prepared: P) => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  const { request, reply, transaction, scope } = options;
+  const key = idempotencyKeyOf(request);
+  const claim = key ? { scope, key, requestHash: fingerprint(options.requestBody) } : undefined;
+  const replay = (stored: StoredResponse) => reply.header('idempotent-replayed', 'true').status(stored.statusCode).send(stored.body);
+
+  if (claim) {
+    const stored = await findIdempotentResponse(options.db, claim);
+    if (stored) return replay(stored);
+  }
+  let prepared: P;
+  try {
+    prepared = (options.prepare ? await options.prepare() : undefined) as P;
+  } catch (error) {
+    // A concurrent first request may have finished meanwhile, and changed what prepare read.
+    const stored = claim ? await findIdempotentResponse(options.db, claim) : undefined;
+    if (stored) return replay(stored);
+    throw error;
+  }
+
+  const outcome = await transaction(async (tx) => {
+    if (!claim) return { response: await work(tx, prepared), replayed: false };
+    const stored = await claimIdempotencyKey(tx, claim);
+    if (stored) return { response: stored, replayed: true };
+    const response = await work(tx, prepared);
+    // Stored as JSON, so the replay is exactly what serialising the first response gives.
+    const body = JSON.parse(JSON.stringify(response.body)) as unknown;
+    await storeIdempotentResponse(tx, claim.scope, claim.key, { statusCode: response.statusCode, body });
+    return { response: { statusCode: response.statusCode, body }, replayed: false };
+  });
+  if (outcome.replayed) return replay(outcome.response);
+  return reply.status(outcome.response.statusCode).send(outcome.response.body);
+}
+
+/** Forgets keys past their TTL (run from a job). */
+export async function purgeExpiredIdempotencyKeys(db: Db): Promise<number> {
+  const result = await sql`
+    delete from kernel.idempotency_keys where created_at < now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
