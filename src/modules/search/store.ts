@@ -153,19 +153,15 @@ export const postgresSearchIndex: SearchIndex = {
   async query(db, params) {
     const sort = effectiveSort(params);
     const after = decodeSearchCursor(params.cursor, sort);
-    if (!params.text) {
-      const [page, facets] = await Promise.all([fetchPage(db, params, sort, undefined, after), fetchFacets(db, params, undefined)]);
-      return { ...page, ...facets };
-    }
-    const exact = sql`websearch_to_tsquery(${TEXT_CONFIG}, ${params.text})`;
-    const [page, facets] = await Promise.all([fetchPage(db, params, sort, exact, after), fetchFacets(db, params, exact)]);
-    if (facets.total >= TYPO_FALLBACK_BELOW) return { ...page, ...facets };
+    if (!params.text) return runSearch(db, params, sort, undefined, after);
+    const exact = await runSearch(db, params, sort, sql`websearch_to_tsquery(${TEXT_CONFIG}, ${params.text})`, after);
+    if (exact.total >= TYPO_FALLBACK_BELOW) return exact;
 
     // Few exact matches: mend unknown words with their nearest known ones, and search again with each
     // word OR its corrections. The widened query still runs on the same index, filters and facets.
     const words = queryWords(params.text);
     const corrections = await findCorrections(db, words);
-    if (corrections.size === 0) return { ...page, ...facets };
+    if (corrections.size === 0) return exact;
     const widened = sql.join(
       words.map((word) => {
         const alternatives = [word, ...(corrections.get(word) ?? [])];
@@ -173,11 +169,7 @@ export const postgresSearchIndex: SearchIndex = {
       }),
       sql` && `,
     );
-    const [widenedPage, widenedFacets] = await Promise.all([
-      fetchPage(db, params, sort, widened, after),
-      fetchFacets(db, params, widened),
-    ]);
-    return { ...widenedPage, ...widenedFacets, corrections: Object.fromEntries(corrections) };
+    return { ...(await runSearch(db, params, sort, widened, after)), corrections: Object.fromEntries(corrections) };
   },
 
   async suggest(db, prefix, limit) {
@@ -271,164 +263,181 @@ function sourceOf(query: TsQuery | undefined): RawBuilder<unknown> {
 
 const scoreOf = sql`ts_rank(${RANK_WEIGHTS}, d.search_vector, tsq.query)::float8`;
 
-interface PageRow {
-  product_id: string;
+interface ItemJson {
+  id: string;
   name: string;
   brand: string | null;
-  min_price: number;
+  price: number;
   currency: string;
-  rating_average: number;
-  rating_count: number;
-  image_url: string | null;
-  category_id: string;
-  seller_id: string;
-  total_available: number;
-  in_stock: boolean;
-  created_at: Date;
+  ratingAverage: number;
+  ratingCount: number;
+  image: string | null;
+  categoryId: string;
+  sellerId: string;
+  available: number;
+  inStock: boolean;
+  createdAt: string;
   score: number | null;
 }
 
-/**
- * One page in one statement, walking the index of the sort order and stopping after limit + 1 rows
- * (the extra row says whether there is a next page). The total comes from the facet statement, which
- * scans the whole filtered set anyway.
- */
-async function fetchPage(
-  db: Db,
-  params: SearchParams,
-  sort: SearchSort,
-  query: TsQuery | undefined,
-  after: CursorKey | undefined,
-): Promise<Pick<SearchResult, 'items' | 'nextCursor'>> {
-  const ranked = sort === 'relevance' && query !== undefined;
-  const { order, keyset } = orderingOf(sort, after);
-  const { rows } = await sql<PageRow>`
-    select d.product_id, d.name, d.brand, d.min_price, d.currency, d.rating_average, d.rating_count, d.image_url,
-           d.category_id, d.seller_id, d.total_available, d.in_stock, d.created_at,
-           ${ranked ? scoreOf : sql`null::float8`} as score
-    from ${sourceOf(query)}
-    where ${filtersOf(params, query)} ${keyset ? sql`and ${keyset}` : sql``}
-    order by ${order}
-    limit ${params.limit + 1}`.execute(db);
-  const page = rows.slice(0, params.limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toSummary),
-    nextCursor: rows.length > params.limit && last ? encodeSearchCursor(cursorKeyOf(sort, last)) : null,
-  };
-}
-
-/** Each sort ends in the product id, so the order is total and keyset pages never repeat an item. */
-function orderingOf(sort: SearchSort, after: CursorKey | undefined): { order: RawBuilder<unknown>; keyset?: RawBuilder<unknown> } {
-  switch (sort) {
-    case 'relevance':
-      return {
-        order: sql`score desc, d.product_id desc`,
-        keyset: after?.sort === 'relevance' ? sql`(${scoreOf}, d.product_id) < (${after.score}::float8, ${after.id}::text)` : undefined,
-      };
-    case 'price_asc':
-      return {
-        order: sql`d.min_price asc, d.product_id asc`,
-        keyset: after?.sort === 'price_asc' ? sql`(d.min_price, d.product_id) > (${after.price}::bigint, ${after.id}::text)` : undefined,
-      };
-    case 'price_desc':
-      return {
-        order: sql`d.min_price desc, d.product_id desc`,
-        keyset: after?.sort === 'price_desc' ? sql`(d.min_price, d.product_id) < (${after.price}::bigint, ${after.id}::text)` : undefined,
-      };
-    case 'rating':
-      return {
-        order: sql`d.rating_average desc, d.rating_count desc, d.product_id desc`,
-        keyset:
-          after?.sort === 'rating'
-            ? sql`(d.rating_average, d.rating_count, d.product_id) < (${after.average}::numeric, ${after.count}::int, ${after.id}::text)`
-            : undefined,
-      };
-    case 'newest':
-      return {
-        order: sql`d.created_at desc, d.product_id desc`,
-        keyset:
-          after?.sort === 'newest' ? sql`(d.created_at, d.product_id) < (${after.createdAt}::timestamptz, ${after.id}::text)` : undefined,
-      };
-  }
-}
-
-function cursorKeyOf(sort: SearchSort, row: PageRow): CursorKey {
-  switch (sort) {
-    case 'relevance':
-      return { sort, score: row.score ?? 0, id: row.product_id };
-    case 'price_asc':
-    case 'price_desc':
-      return { sort, price: row.min_price, id: row.product_id };
-    case 'rating':
-      return { sort, average: row.rating_average, count: row.rating_count, id: row.product_id };
-    case 'newest':
-      return { sort, createdAt: new Date(row.created_at).toISOString(), id: row.product_id };
-  }
-}
-
-function toSummary(row: PageRow): ProductSummary {
-  return {
-    id: row.product_id,
-    name: row.name,
-    brand: row.brand,
-    price: { amount: row.min_price, currency: row.currency },
-    rating: { average: row.rating_average, count: row.rating_count },
-    ...(row.image_url ? { image: row.image_url } : {}),
-    categoryId: row.category_id,
-    sellerId: row.seller_id,
-    available: row.total_available,
-    inStock: row.in_stock,
-  };
-}
-
-interface FacetRow {
-  by_category: number;
-  by_brand: number;
-  by_price: number;
+interface FacetJson {
+  byCategory: number;
+  byBrand: number;
+  byPrice: number;
   category: string | null;
   label: string | null;
-  brand_key: string | null;
+  brandKey: string | null;
   brand: string | null;
   bucket: number | null;
   count: number;
 }
 
 /**
- * Total and every facet in one pass over the filtered set: grouping sets aggregate by category, brand
- * and price bucket side by side, and the empty set gives the total.
+ * One statement, one round trip: the page, the total and every facet.
+ *
+ * `matched` is the filtered set, narrow (ids, sort keys, facet keys). With text it is materialized, so
+ * the GIN lookup and ts_rank run once for the page and the facets alike. Without text it is inlined,
+ * so the page walks the index of its sort order and stops after limit + 1 rows (the extra row says
+ * whether there is a next page) while the facets scan the filtered set. Grouping sets aggregate by
+ * category, brand and price bucket side by side in one pass; the empty set gives the total. Only the
+ * page's rows are joined back for what a summary shows.
  */
-async function fetchFacets(db: Db, params: SearchParams, query: TsQuery | undefined): Promise<Pick<SearchResult, 'total' | 'facets'>> {
+async function runSearch(
+  db: Db,
+  params: SearchParams,
+  sort: SearchSort,
+  query: TsQuery | undefined,
+  after: CursorKey | undefined,
+): Promise<SearchResult> {
+  const ranked = sort === 'relevance' && query !== undefined;
+  const { order, keyset } = orderingOf(sort, after);
   // The facet shows the next level down: children of the selected category, or the top level.
   const categoryLevel = params.categoryId
     ? sql`d.category_path[array_position(d.category_path, ${params.categoryId}::text) + 1]`
     : sql`d.category_path[1]`;
   const bounds = sql.raw(`array[${PRICE_BUCKET_BOUNDS.join(',')}]::bigint[]`);
-  const { rows } = await sql<FacetRow>`
-    with filtered as (
-      select ${categoryLevel} as category, d.brand_key, d.brand, width_bucket(d.min_price, ${bounds}) as bucket
+  const { rows } = await sql<{ items: ItemJson[] | null; facets: FacetJson[] }>`
+    with matched as ${query ? sql`materialized` : sql`not materialized`} (
+      select d.product_id, d.min_price, d.created_at, d.rating_average, d.rating_count,
+             ${ranked ? scoreOf : sql`null::float8`} as score,
+             ${categoryLevel} as category, d.brand_key, d.brand, width_bucket(d.min_price, ${bounds}) as bucket
       from ${sourceOf(query)}
       where ${filtersOf(params, query)}
-    ), grouped as (
-      select grouping(category) as by_category, grouping(brand_key) as by_brand, grouping(bucket) as by_price,
-             category, brand_key, max(brand) as brand, bucket, count(*)::int as count
-      from filtered
+    ), page as (
+      select m.* from matched m
+      ${keyset ? sql`where ${keyset}` : sql``}
+      order by ${order}
+      limit ${params.limit + 1}
+    ), facets as (
+      select grouping(category) as "byCategory", grouping(brand_key) as "byBrand", grouping(bucket) as "byPrice",
+             category, brand_key as "brandKey", max(brand) as brand, bucket, count(*)::int as count
+      -- The fence hides the facet expressions from the planner, which would otherwise guess one group
+      -- per row, sort the whole set (spilling to disk at 100k) instead of hashing a few hundred groups.
+      from (select * from matched offset 0) m
       group by grouping sets ((category), (brand_key), (bucket), ())
     )
-    select g.by_category, g.by_brand, g.by_price, g.category, c.name as label, g.brand_key, g.brand, g.bucket, g.count
-    from grouped g left join search.categories c on c.id = g.category`.execute(db);
+    select
+      (select json_agg(json_build_object(
+                'id', d.product_id, 'name', d.name, 'brand', d.brand, 'price', d.min_price, 'currency', d.currency,
+                'ratingAverage', d.rating_average, 'ratingCount', d.rating_count, 'image', d.image_url,
+                'categoryId', d.category_id, 'sellerId', d.seller_id, 'available', d.total_available,
+                'inStock', d.in_stock, 'createdAt', d.created_at, 'score', m.score)
+              order by ${order})
+       from page m join search.documents d on d.product_id = m.product_id) as items,
+      (select json_agg(json_build_object(
+                'byCategory', f."byCategory", 'byBrand', f."byBrand", 'byPrice', f."byPrice", 'category', f.category,
+                'label', c.name, 'brandKey', f."brandKey", 'brand', f.brand, 'bucket', f.bucket, 'count', f.count))
+       from facets f left join search.categories c on c.id = f.category) as facets`.execute(db);
 
+  const found = rows[0]?.items ?? [];
+  const page = found.slice(0, params.limit);
+  const last = page[page.length - 1];
+  return {
+    items: page.map(toSummary),
+    nextCursor: found.length > params.limit && last ? encodeSearchCursor(cursorKeyOf(sort, last)) : null,
+    ...facetsOf(rows[0]?.facets ?? []),
+  };
+}
+
+/**
+ * Each sort ends in the product id, so the order is total and keyset pages never repeat an item. The
+ * expressions name `m`: the filtered set while paging, and the page again when it is serialized.
+ */
+function orderingOf(sort: SearchSort, after: CursorKey | undefined): { order: RawBuilder<unknown>; keyset?: RawBuilder<unknown> } {
+  switch (sort) {
+    case 'relevance':
+      return {
+        order: sql`m.score desc, m.product_id desc`,
+        keyset: after?.sort === 'relevance' ? sql`(m.score, m.product_id) < (${after.score}::float8, ${after.id}::text)` : undefined,
+      };
+    case 'price_asc':
+      return {
+        order: sql`m.min_price asc, m.product_id asc`,
+        keyset: after?.sort === 'price_asc' ? sql`(m.min_price, m.product_id) > (${after.price}::bigint, ${after.id}::text)` : undefined,
+      };
+    case 'price_desc':
+      return {
+        order: sql`m.min_price desc, m.product_id desc`,
+        keyset: after?.sort === 'price_desc' ? sql`(m.min_price, m.product_id) < (${after.price}::bigint, ${after.id}::text)` : undefined,
+      };
+    case 'rating':
+      return {
+        order: sql`m.rating_average desc, m.rating_count desc, m.product_id desc`,
+        keyset:
+          after?.sort === 'rating'
+            ? sql`(m.rating_average, m.rating_count, m.product_id) < (${after.average}::numeric, ${after.count}::int, ${after.id}::text)`
+            : undefined,
+      };
+    case 'newest':
+      return {
+        order: sql`m.created_at desc, m.product_id desc`,
+        keyset:
+          after?.sort === 'newest' ? sql`(m.created_at, m.product_id) < (${after.createdAt}::timestamptz, ${after.id}::text)` : undefined,
+      };
+  }
+}
+
+function cursorKeyOf(sort: SearchSort, item: ItemJson): CursorKey {
+  switch (sort) {
+    case 'relevance':
+      return { sort, score: item.score ?? 0, id: item.id };
+    case 'price_asc':
+    case 'price_desc':
+      return { sort, price: item.price, id: item.id };
+    case 'rating':
+      return { sort, average: item.ratingAverage, count: item.ratingCount, id: item.id };
+    case 'newest':
+      return { sort, createdAt: new Date(item.createdAt).toISOString(), id: item.id };
+  }
+}
+
+function toSummary(item: ItemJson): ProductSummary {
+  return {
+    id: item.id,
+    name: item.name,
+    brand: item.brand,
+    price: { amount: item.price, currency: item.currency },
+    rating: { average: item.ratingAverage, count: item.ratingCount },
+    ...(item.image ? { image: item.image } : {}),
+    categoryId: item.categoryId,
+    sellerId: item.sellerId,
+    available: item.available,
+    inStock: item.inStock,
+  };
+}
+
+function facetsOf(rows: FacetJson[]): Pick<SearchResult, 'total' | 'facets'> {
   let total = 0;
   const category: FacetValue[] = [];
   const brand: FacetValue[] = [];
   const price: (PriceFacetValue & { index: number })[] = [];
   for (const row of rows) {
     // grouping() is 0 for the columns a row is grouped by, 1 for the others.
-    if (row.by_category === 1 && row.by_brand === 1 && row.by_price === 1) total = row.count;
-    else if (row.by_category === 0) {
+    if (row.byCategory === 1 && row.byBrand === 1 && row.byPrice === 1) total = row.count;
+    else if (row.byCategory === 0) {
       if (row.category !== null) category.push({ value: row.category, count: row.count, ...(row.label ? { label: row.label } : {}) });
-    } else if (row.by_brand === 0) {
-      if (row.brand_key !== null) brand.push({ value: row.brand ?? row.brand_key, count: row.count });
+    } else if (row.byBrand === 0) {
+      if (row.brandKey !== null) brand.push({ value: row.brand ?? row.brandKey, count: row.count });
     } else if (row.bucket !== null) {
       price.push({ ...priceBucket(row.bucket), count: row.count, index: row.bucket });
     }
