@@ -1,23 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { findImportViolations } from './import-boundaries.ts';
-import { findForeignSchemaSql, type SqlViolation } from './sql-boundaries.ts';
+import { findForeignSchemaSql } from './sql-boundaries.ts';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url));
 
-/**
- * Known debt, each entry with the way out. An entry here is not a licence: the fix is named, and the
- * entry goes when the code moves.
- */
-const KNOWN_SQL_EXCEPTIONS: { file: string; schema: string; fix: string }[] = [
-  {
-    file: 'src/modules/identity/store.ts',
-    schema: 'kernel',
-    fix: "the data export reads the audit log with its own SQL; use listAuditEntriesByActor from src/kernel/audit.ts",
-  },
-];
-const isKnown = (v: SqlViolation) => KNOWN_SQL_EXCEPTIONS.some((e) => e.file === v.file && e.schema === v.schema);
 
 describe('module boundaries: the checks themselves', () => {
   it('catch a module importing past another module\'s contract, and the kernel importing a module', async () => {
@@ -54,7 +42,6 @@ describe('module boundaries of Bazaar itself', () => {
   });
 
   it("hold for every module's SQL", () => {
-    const violations = findForeignSchemaSql(repo).filter((v) => !isKnown(v));
-    expect(violations).toEqual([]);
+    expect(findForeignSchemaSql(repo)).toEqual([]);
   });
 });
