@@ -6,7 +6,6 @@ import { findForeignSchemaSql } from './sql-boundaries.ts';
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url));
 
-
 describe('module boundaries: the checks themselves', () => {
   it('catch a module importing past another module\'s contract, and the kernel importing a module', async () => {
     const violations = await findImportViolations(fixture('violating'));
