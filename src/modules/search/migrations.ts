@@ -53,8 +53,8 @@ export const searchMigrations: Migrations = {
       await sql`
         create index documents_name_trgm on search.documents using gin (name gin_trgm_ops) with (fastupdate = off)
         where visible`.execute(db);
-      // Type-ahead for one- and two-letter prefixes, which trigrams cannot serve.
-      await sql`create index documents_name_prefix on search.documents (lower(name) text_pattern_ops) where visible`.execute(db);
+      // Type-ahead: C collation lets one btree serve both `like 'ab%'` and the order of the names it returns.
+      await sql`create index documents_name_prefix on search.documents ((lower(name) collate "C")) where visible`.execute(db);
       await sql`create index documents_brand on search.documents (brand_key) where visible`.execute(db);
       // One index per sort order, each ending in the id so keyset pagination walks it without a sort.
       await sql`create index documents_price on search.documents (min_price, product_id) where visible`.execute(db);

@@ -328,6 +328,13 @@ describe('search', () => {
       expect(byName.get('Wireless Headphones')).toBeDefined();
     });
 
+    it('completes a misspelt word from the words it knows', async () => {
+      const res = await t.get('/api/v1/suggest?prefix=wirless');
+      expect(res.body.suggestions).toEqual([{ text: 'Wireless Headphones', productId: p.headphones.id }]);
+      const later = await t.get(`/api/v1/suggest?${new URLSearchParams({ prefix: 'bluetooth spaek' })}`);
+      expect(later.body.suggestions).toContainEqual({ text: 'Bluetooth Speaker', productId: p.speaker.id });
+    });
+
     it('never suggests hidden products, and honours the limit', async () => {
       const res = await t.get('/api/v1/suggest?prefix=dra');
       expect(res.body.suggestions).toEqual([]);

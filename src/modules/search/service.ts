@@ -128,6 +128,26 @@ export function chooseCorrections(word: string, candidates: string[]): string[] 
 }
 
 /**
+ * For type-ahead: the known word whose beginning is closest to a partly typed word ("wirl" begins
+ * "wireless" but for one letter). Compares against the candidate's prefixes of about the typed length.
+ */
+export function chooseCompletion(typed: string, candidates: string[]): string | undefined {
+  const budget = Math.min(maxEditsFor(typed), 1);
+  let best: { term: string; distance: number } | undefined;
+  for (const term of candidates) {
+    if (term.length < typed.length - 1) continue;
+    let distance = Number.POSITIVE_INFINITY;
+    for (let length = typed.length - 1; length <= Math.min(term.length, typed.length + 1); length++) {
+      distance = Math.min(distance, editDistance(typed, term.slice(0, length)));
+    }
+    if (distance <= budget && (!best || distance < best.distance || (distance === best.distance && term < best.term))) {
+      best = { term, distance };
+    }
+  }
+  return best?.term;
+}
+
+/**
  * Price facet buckets on the shown (lowest) price, in minor units: [0, 2500), [2500, 5000), ...
  * Prices are integers, so each bucket maps exactly onto an inclusive minPrice..maxPrice filter.
  */

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
 import {
+  chooseCompletion,
   chooseCorrections,
   decodeSearchCursor,
   effectiveSort,
@@ -48,6 +49,8 @@ const MAX_CATEGORY_FACETS = 50;
 const MAX_BRAND_FACETS = 50;
 /** How many nearest words by trigram distance are checked by edit distance for one unknown word. */
 const CORRECTION_CANDIDATES = 20;
+/** Type-ahead ranks at most this many names that merely contain the prefix. */
+const SUGGEST_CANDIDATES = 200;
 /** A query must have been searched this often before it is suggested to others. */
 const POPULAR_MIN_COUNT = 2;
 
@@ -174,34 +177,12 @@ export const postgresSearchIndex: SearchIndex = {
 
   async suggest(db, prefix, limit) {
     const lowered = prefix.toLowerCase();
-    const starts = likePrefix(lowered);
-    // Trigrams need three characters; shorter prefixes use the plain prefix index on lower(name).
-    const nameMatch =
-      lowered.length >= 3
-        ? sql`(d.name ilike ${starts} or d.name ilike ${`% ${starts}`} or ${lowered} <% d.name)`
-        : sql`lower(d.name) like ${starts}`;
-    const { rows } = await sql<{ kind: number; text: string; product_id: string | null }>`
-      select kind, text, product_id from (
-        (select 0 as kind, q.query as text, null::text as product_id,
-                row_number() over (order by q.count desc, q.query) as position
-         from search.queries q
-         where q.query like ${starts} and q.count >= ${POPULAR_MIN_COUNT}
-           -- A search that found something once may find nothing now (the product was deleted).
-           and exists (select 1 from search.documents d
-                       where d.visible and d.search_vector @@ websearch_to_tsquery(${TEXT_CONFIG}, q.query))
-         order by q.count desc, q.query
-         limit ${limit})
-        union all
-        (select 1 as kind, d.name as text, d.product_id,
-                row_number() over (order by (d.name ilike ${starts}) desc, word_similarity(${lowered}, d.name) desc,
-                                            d.rating_count desc, d.product_id) as position
-         from search.documents d
-         where d.visible and ${nameMatch}
-         order by position
-         limit ${limit * 2})
-      ) s
-      order by kind, position`.execute(db);
-    return mergeSuggestions(rows, limit);
+    const found = await suggestFor(db, lowered, limit);
+    if (found.length > 0) return found;
+    // Nothing starts with what was typed: perhaps its last word is misspelt ("wirless ch").
+    const words = lowered.split(' ');
+    const mended = await findCompletion(db, words[words.length - 1]!);
+    return mended ? suggestFor(db, [...words.slice(0, -1), mended].join(' '), limit) : [];
   },
 
   async recordSearches(db, counts) {
@@ -473,24 +454,68 @@ async function findCorrections(db: Db, words: string[]): Promise<Map<string, str
   return corrections;
 }
 
+async function suggestFor(db: Db, lowered: string, limit: number): Promise<Suggestion[]> {
+  const starts = likePrefix(lowered);
+  // Three small statements, each served by its own index and cut off by its own limit; together they
+  // cost a few index probes whatever the prefix, where one ranked statement would sort every match.
+  const popular = sql<{ text: string }>`
+    select q.query as text from search.queries q
+    where q.query like ${starts} and q.count >= ${POPULAR_MIN_COUNT}
+      -- A search that found something once may find nothing now (the product was deleted).
+      and exists (select 1 from search.documents d
+                  where d.visible and d.search_vector @@ websearch_to_tsquery(${TEXT_CONFIG}, q.query))
+    order by q.count desc, q.query
+    limit ${limit}`.execute(db);
+  // Names that start with the prefix, in name order straight off the prefix index (C collation).
+  const startingWith = sql<{ text: string; product_id: string }>`
+    select d.name as text, d.product_id from search.documents d
+    where d.visible and lower(d.name) collate "C" like ${starts}
+    order by lower(d.name) collate "C", d.product_id
+    limit ${limit * 2}`.execute(db);
+  // Names with any word starting with the prefix, found through the trigram index (which needs three
+  // characters). The first word is included because the index cannot tell it apart: excluding it would
+  // recheck every such row only to drop it. Candidates are capped before ranking, so a common prefix
+  // never sorts thousands of rows.
+  const containing =
+    lowered.length >= 3
+      ? sql<{ text: string; product_id: string }>`
+          select c.name as text, c.product_id from (
+            select d.name, d.product_id, d.rating_count from search.documents d
+            where d.visible and (d.name ilike ${starts} or d.name ilike ${`% ${starts}`})
+            limit ${SUGGEST_CANDIDATES}
+          ) c
+          order by c.rating_count desc, c.product_id
+          limit ${limit * 2}`.execute(db)
+      : Promise.resolve({ rows: [] as { text: string; product_id: string }[] });
+  const [queries, names, words] = await Promise.all([popular, startingWith, containing]);
+  return mergeSuggestions(
+    queries.rows.map((r) => r.text),
+    [...names.rows, ...words.rows].map((r) => ({ text: r.text, productId: r.product_id })),
+    limit,
+  );
+}
+
+/** The known word a partly typed, misspelt word most likely begins, if any is close enough. */
+async function findCompletion(db: Db, typed: string): Promise<string | undefined> {
+  if (maxEditsFor(typed) === 0) return undefined;
+  const { rows } = await sql<{ term: string }>`
+    select t.term from search.terms t order by t.term <-> ${typed} limit ${CORRECTION_CANDIDATES}`.execute(db);
+  return chooseCompletion(typed, rows.map((r) => r.term));
+}
+
 /**
  * Popular searches first (up to half the list unless products run short), then product names. Products
  * of one name (several sellers' listings) appear once: a shopper cannot tell the entries apart.
  */
-function mergeSuggestions(rows: { kind: number; text: string; product_id: string | null }[], limit: number): Suggestion[] {
+function mergeSuggestions(popular: string[], products: { text: string; productId: string }[], limit: number): Suggestion[] {
   const seenNames = new Set<string>();
-  const popular: Suggestion[] = [];
-  const products: Suggestion[] = [];
-  for (const row of rows) {
-    if (row.kind === 0) {
-      popular.push({ text: row.text });
-      continue;
-    }
-    const key = row.text.toLowerCase();
+  const distinct: Suggestion[] = [];
+  for (const product of products) {
+    const key = product.text.toLowerCase();
     if (seenNames.has(key)) continue;
     seenNames.add(key);
-    products.push({ text: row.text, productId: row.product_id! });
+    distinct.push(product);
   }
-  const fromPopular = popular.slice(0, Math.max(Math.ceil(limit / 2), limit - products.length));
-  return [...fromPopular, ...products].slice(0, limit);
+  const fromPopular = popular.slice(0, Math.max(Math.ceil(limit / 2), limit - distinct.length)).map((text) => ({ text }));
+  return [...fromPopular, ...distinct].slice(0, limit);
 }
