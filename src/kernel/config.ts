@@ -37,6 +37,17 @@ const Env = Type.Object({
   MODULES: Type.Optional(Type.String()),
   /** A cart with items and no change for this long is marked abandoned (and cart.cart.abandoned is emitted). */
   CART_ABANDONED_AFTER_MINUTES: Type.Integer({ minimum: 1, default: 1440 }),
+  /** An order's stock is held this long for its payment; unpaid orders are then cancelled. */
+  ORDER_PAYMENT_TIMEOUT_MINUTES: Type.Integer({ minimum: 1, default: 30 }),
+  /** How long one call to the payment provider may take before it counts as timed out (and is retried). */
+  PAYMENT_PROVIDER_TIMEOUT_MS: Type.Integer({ minimum: 10, default: 10_000 }),
+  /** Built-in test gateway: share of calls that are processed but answered too late (0..1), and latency per call. */
+  PAYMENT_TEST_TIMEOUT_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  PAYMENT_TEST_LATENCY_MS: Type.Integer({ minimum: 0, default: 0 }),
+  /** HMAC secret of the test gateway's webhooks; a random one per process when unset. */
+  PAYMENT_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  /** Lets a seller refund its own part (fulfilment group) of an order. */
+  SELLER_REFUNDS_ENABLED: Type.Boolean({ default: false }),
 });
 
 export type Config = Static<typeof Env> & { dataDirIsMemory: boolean };
@@ -53,10 +64,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (value === undefined || value === '') continue;
     raw[key] = value;
   }
-  if (typeof raw.DEMO_DATA === 'string') {
-    const v = raw.DEMO_DATA.toLowerCase();
-    if (truthy.has(v)) raw.DEMO_DATA = true;
-    else if (falsy.has(v)) raw.DEMO_DATA = false;
+  for (const [key, schema] of Object.entries(Env.properties)) {
+    if (schema.type !== 'boolean' || typeof raw[key] !== 'string') continue;
+    const v = raw[key].toLowerCase();
+    if (truthy.has(v)) raw[key] = true;
+    else if (falsy.has(v)) raw[key] = false;
   }
   // Value.Convert truncates "3.5" to 3; an integer setting must be written as one, or start-up fails.
   for (const [key, schema] of Object.entries(Env.properties)) {

@@ -32,7 +32,16 @@ export const PERMISSIONS = {
   'inventory:manage-any-stock': ['warehouse_staff', 'admin'],
   'orders:read-any': ['admin', 'support_agent'],
   'orders:manage': ['admin'],
+  // A seller ships (and, with SELLER_REFUNDS_ENABLED, refunds) only its own fulfilment group of an order.
+  'orders:read-own-groups': ['seller'],
+  'orders:ship': ['seller', 'admin'],
+  'orders:deliver': ['delivery_agent', 'admin'],
+  'tax:manage': ['admin'],
+  'shipping:manage-own-rates': ['seller'],
+  'payments:read-any': ['admin', 'support_agent'],
   'payments:refund': ['admin'],
+  'payments:refund-own-group': ['seller'],
+  'store-credit:grant': ['admin'],
   'promotions:manage': ['seller', 'admin'],
   'promotions:manage-any': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;

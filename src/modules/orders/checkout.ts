@@ -1,0 +1,274 @@
+import type { Db } from '../../kernel/db/database.ts';
+import { conflict, Problem, unprocessable } from '../../kernel/http/problem.ts';
+import { newId } from '../../kernel/ids.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
+import { CART_PORT, type CartPort, type CheckoutCart } from '../cart/contract.ts';
+import { PRODUCT_CATALOG_PORT, type ProductCatalog, type PurchasableVariant } from '../catalog/contract.ts';
+import { InsufficientStockError, STOCK_PORT, type StockPort } from '../inventory/contract.ts';
+import { PAYMENTS_PORT, PaymentRefusedError, type PaymentInstruction, type PaymentsPort } from '../payments/contract.ts';
+import { CouponError, PROMOTIONS_PORT, type CouponQuote, type PromotionsPort } from '../promotions/contract.ts';
+import { SHIPPING_RATES_PORT, ShippingCurrencyError, type ShippingRatesPort } from '../shipping/contract.ts';
+import { OrderEvents, type ShippingAddress } from './contract.ts';
+import { paymentDeadline, publishOrderEvent } from './lifecycle.ts';
+import { computeTotals, mergeLines, parcelWeight } from './service.ts';
+import * as store from './store.ts';
+import type { GroupRecord, LineRecord, OrderRecord } from './store.ts';
+
+/**
+ * Placing an order is one transaction: price the lines, redeem the coupon, reserve the stock, open the
+ * payment (debiting store credit right there), write the order with its groups, lines and history,
+ * empty the cart and write `orders.order.placed` to the outbox. Any refusal rolls all of it back.
+ */
+
+export interface PlaceOrderInput {
+  items?: { productId: string; variantId?: string; quantity: number }[];
+  shippingAddress: ShippingAddress;
+  payment: PaymentInstruction;
+  couponCode?: string;
+}
+
+interface RequestedLine {
+  productId: string;
+  variantId?: string;
+  quantity: number;
+}
+
+export const insufficientStock = (error: InsufficientStockError) =>
+  conflict('insufficient-stock', 'Not enough stock for some items; nothing was ordered', { shortages: error.shortages });
+
+function couponProblem(error: CouponError): Problem {
+  const status = error.reason === 'exhausted' || error.reason === 'per-customer-limit' ? 409 : 422;
+  return new Problem({ status, type: `coupon-${error.reason}`, title: 'Coupon not applicable', detail: error.message, extra: { reason: error.reason } });
+}
+
+function paymentProblem(error: PaymentRefusedError): Problem {
+  if (error.reason === 'insufficient-store-credit') return conflict('insufficient-store-credit', error.message);
+  return unprocessable(error.reason, error.message);
+}
+
+/** Reads prices before the transaction: on PGlite the catalog's own reads must not wait on our transaction. */
+async function priceLines(ctx: ModuleContext, requested: RequestedLine[]): Promise<Map<string, PurchasableVariant>> {
+  const catalog = ctx.ports.get<ProductCatalog>(PRODUCT_CATALOG_PORT);
+  const byVariant = await catalog.getVariants([...new Set(requested.filter((l) => l.variantId).map((l) => l.variantId!))]);
+  const byProduct = await catalog.getDefaultVariants([...new Set(requested.filter((l) => !l.variantId).map((l) => l.productId))]);
+  const priced = new Map<string, PurchasableVariant>();
+  for (const v of byVariant) priced.set(`v:${v.variantId}`, v);
+  for (const v of byProduct) priced.set(`p:${v.productId}`, v);
+  return priced;
+}
+
+function resolveLines(requested: RequestedLine[], priced: Map<string, PurchasableVariant>) {
+  const unknown: string[] = [];
+  const unavailable: string[] = [];
+  const lines: (PurchasableVariant & { quantity: number })[] = [];
+  for (const line of requested) {
+    const variant = priced.get(line.variantId ? `v:${line.variantId}` : `p:${line.productId}`);
+    if (!variant || variant.productId !== line.productId) {
+      unknown.push(line.variantId ?? line.productId);
+      continue;
+    }
+    if (!variant.purchasable) unavailable.push(variant.variantId);
+    lines.push({ ...variant, quantity: line.quantity });
+  }
+  if (unknown.length > 0) {
+    throw new Problem({
+      status: 422,
+      type: 'unknown-item',
+      title: 'Unknown item',
+      detail: 'Some items name no product or variant on sale',
+      extra: { items: unknown },
+    });
+  }
+  if (unavailable.length > 0) conflictUnavailable(unavailable);
+  const merged = mergeLines(lines);
+  const currencies = new Set(merged.map((l) => l.price.currency));
+  if (currencies.size > 1) throw unprocessable('mixed-currency', 'All items of one order must be priced in the same currency');
+  return merged;
+}
+
+function conflictUnavailable(variantIds: string[]): never {
+  throw conflict('item-unavailable', 'Some items are no longer for sale', { variantIds });
+}
+
+const sameCart = (a: CheckoutCart, b: CheckoutCart | null) =>
+  !!b &&
+  a.cartId === b.cartId &&
+  a.lines.length === b.lines.length &&
+  a.lines.every((l, i) => l.variantId === b.lines[i]!.variantId && l.quantity === b.lines[i]!.quantity);
+
+export interface PreparedCheckout {
+  userId: string;
+  input: PlaceOrderInput;
+  cart: CheckoutCart | null;
+  lines: (PurchasableVariant & { quantity: number })[];
+  couponCode: string | null;
+}
+
+/** The part of checkout that reads other modules without holding a transaction. */
+export async function prepareCheckout(ctx: ModuleContext, userId: string, input: PlaceOrderInput): Promise<PreparedCheckout> {
+  let cart: CheckoutCart | null = null;
+  let requested: RequestedLine[];
+  if (input.items) {
+    requested = input.items;
+  } else {
+    cart = await ctx.ports.get<CartPort>(CART_PORT).getCheckoutCart(userId);
+    if (!cart || cart.lines.length === 0) throw unprocessable('empty-cart', 'Your cart is empty: add items, or send them in `items`');
+    requested = cart.lines;
+  }
+  const lines = resolveLines(requested, await priceLines(ctx, requested));
+  const couponCode = input.couponCode ?? cart?.couponCode ?? null;
+  return { userId, input, cart, lines, couponCode };
+}
+
+/** The transactional part: everything or nothing. Returns the stored order. */
+export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedCheckout): Promise<OrderRecord> {
+  const { userId, input, lines } = prepared;
+  const orderId = newId();
+  const currency = lines[0]!.price.currency;
+  const now = new Date();
+
+  if (prepared.cart) {
+    // The cart we priced must still be the cart we empty.
+    const current = await ctx.ports.get<CartPort>(CART_PORT).getCheckoutCart(userId, tx);
+    if (!sameCart(prepared.cart, current)) throw conflict('cart-changed', 'Your cart changed while checking out; please review it and try again');
+  }
+
+  let quote: CouponQuote | null = null;
+  if (prepared.couponCode) {
+    const promotions = ctx.ports.get<PromotionsPort>(PROMOTIONS_PORT);
+    try {
+      quote = await promotions.quote(
+        {
+          code: prepared.couponCode,
+          userId,
+          currency,
+          lines: lines.map((l) => ({ variantId: l.variantId, productId: l.productId, sellerId: l.sellerId, unitPrice: l.price.amount, quantity: l.quantity })),
+        },
+        tx,
+      );
+      // The use is recorded atomically with the order: of concurrent checkouts only as many as the coupon allows get it.
+      await promotions.redeem(tx, { couponId: quote.couponId, userId, orderId });
+    } catch (error) {
+      if (error instanceof CouponError) throw couponProblem(error);
+      throw error;
+    }
+  }
+
+  const sellers = [...new Set(lines.map((l) => l.sellerId))];
+  let shippingBySeller: Map<string, number>;
+  try {
+    shippingBySeller = await ctx.ports.get<ShippingRatesPort>(SHIPPING_RATES_PORT).quote(
+      sellers.map((sellerId) => ({ sellerId, currency, weightGrams: parcelWeight(lines.filter((l) => l.sellerId === sellerId)) })),
+      tx,
+    );
+  } catch (error) {
+    if (error instanceof ShippingCurrencyError) throw unprocessable('shipping-unavailable', error.message);
+    throw error;
+  }
+
+  const discountOf = new Map((quote?.allocations ?? []).map((a) => [a.variantId, a.amount]));
+  const priced = lines.map((l) => ({
+    ...l,
+    unitPrice: l.price.amount,
+    discount: Math.min(Math.max(0, discountOf.get(l.variantId) ?? 0), l.price.amount * l.quantity),
+  }));
+  const couponSeller = (quote as (CouponQuote & { sellerId?: string | null }) | null)?.sellerId ?? null;
+  const taxRateBps = await store.findTaxRate(tx, input.shippingAddress.country);
+  const totals = computeTotals({
+    lines: priced,
+    shippingBySeller,
+    freeShippingFor: quote?.freeShipping ? (couponSeller ? new Set([couponSeller]) : 'all') : new Set(),
+    taxRateBps,
+  });
+
+  const expiresAt = paymentDeadline(ctx, now);
+  try {
+    await ctx.ports.get<StockPort>(STOCK_PORT).reserve(tx, {
+      reservationId: orderId,
+      lines: priced.map((l) => ({ variantId: l.variantId, quantity: l.quantity })),
+      expiresAt,
+      reference: orderId,
+    });
+  } catch (error) {
+    if (error instanceof InsufficientStockError) throw insufficientStock(error);
+    throw error;
+  }
+
+  let payment;
+  try {
+    payment = await ctx.ports.get<PaymentsPort>(PAYMENTS_PORT).openOrderPayment(tx, {
+      orderId,
+      userId,
+      amount: { amount: totals.total, currency },
+      instruction: input.payment,
+    });
+  } catch (error) {
+    if (error instanceof PaymentRefusedError) throw paymentProblem(error);
+    throw error;
+  }
+
+  const groups: GroupRecord[] = totals.groups.map((g, position) => ({
+    id: newId(),
+    sellerId: g.sellerId,
+    position,
+    status: 'pending',
+    subtotal: g.subtotal,
+    discount: g.discount,
+    shipping: g.shipping,
+    tax: g.tax,
+    total: g.total,
+    trackingNumber: null,
+    carrier: null,
+    shippedAt: null,
+    deliveredAt: null,
+  }));
+  const groupOf = new Map(groups.map((g) => [g.sellerId, g.id]));
+  const orderLines: LineRecord[] = priced.map((l, position) => ({
+    id: newId(),
+    groupId: groupOf.get(l.sellerId)!,
+    position,
+    productId: l.productId,
+    variantId: l.variantId,
+    sellerId: l.sellerId,
+    name: l.productName,
+    sku: l.sku,
+    options: l.options ?? {},
+    quantity: l.quantity,
+    unitPrice: l.unitPrice,
+    discount: l.discount,
+    lineTotal: l.unitPrice * l.quantity - l.discount,
+    weightGrams: l.weightGrams,
+  }));
+
+  const order: OrderRecord = {
+    id: orderId,
+    userId,
+    status: 'pending',
+    currency,
+    subtotal: totals.subtotal,
+    discount: totals.discount,
+    shipping: totals.shipping,
+    tax: totals.tax,
+    total: totals.total,
+    taxRateBps,
+    couponId: quote?.couponId ?? null,
+    couponCode: quote?.code ?? null,
+    shippingAddress: input.shippingAddress,
+    paymentMethod: input.payment.method,
+    paymentId: payment.paymentId,
+    paymentStatus: payment.status,
+    reservationId: orderId,
+    reservationState: 'held',
+    reservationCount: 1,
+    paymentDueAt: expiresAt,
+    createdAt: now,
+    updatedAt: now,
+    lines: orderLines,
+    groups,
+    history: [{ from: null, to: 'pending', actorId: userId, reason: 'order placed', groupId: null, at: now }],
+  };
+  await store.insertOrder(tx, order);
+  if (prepared.cart) await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart.cartId);
+  await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' });
+  return order;
+}

@@ -1,0 +1,303 @@
+import { sql } from 'kysely';
+import type { Db } from '../../kernel/db/database.ts';
+import type { OrderStatus, ShippingAddress } from './contract.ts';
+import type { PaymentMethodKind } from './service.ts';
+
+export type ReservationState = 'held' | 'committed' | 'released' | 'restocked';
+export type GroupStatus = 'pending' | 'shipped' | 'delivered' | 'cancelled';
+
+export interface LineRecord {
+  id: string;
+  groupId: string;
+  position: number;
+  productId: string;
+  variantId: string;
+  sellerId: string;
+  name: string;
+  sku: string;
+  options: Record<string, string>;
+  quantity: number;
+  unitPrice: number;
+  discount: number;
+  lineTotal: number;
+  weightGrams: number | null;
+}
+
+export interface GroupRecord {
+  id: string;
+  sellerId: string;
+  position: number;
+  status: GroupStatus;
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  total: number;
+  trackingNumber: string | null;
+  carrier: string | null;
+  shippedAt: Date | null;
+  deliveredAt: Date | null;
+}
+
+export interface HistoryRecord {
+  from: OrderStatus | null;
+  to: OrderStatus;
+  actorId: string | null;
+  reason: string | null;
+  groupId: string | null;
+  at: Date;
+}
+
+export interface OrderRow {
+  id: string;
+  userId: string;
+  status: OrderStatus;
+  currency: string;
+  subtotal: number;
+  discount: number;
+  shipping: number;
+  tax: number;
+  total: number;
+  taxRateBps: number;
+  couponId: string | null;
+  couponCode: string | null;
+  shippingAddress: ShippingAddress;
+  paymentMethod: PaymentMethodKind;
+  paymentId: string | null;
+  paymentStatus: string;
+  reservationId: string;
+  reservationState: ReservationState;
+  reservationCount: number;
+  paymentDueAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface OrderRecord extends OrderRow {
+  lines: LineRecord[];
+  groups: GroupRecord[];
+  history: HistoryRecord[];
+}
+
+function toOrderRow(r: Record<string, any>): OrderRow {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    status: r.status,
+    currency: r.currency,
+    subtotal: r.subtotal,
+    discount: r.discount,
+    shipping: r.shipping,
+    tax: r.tax,
+    total: r.total,
+    taxRateBps: r.tax_rate_bps,
+    couponId: r.coupon_id,
+    couponCode: r.coupon_code,
+    shippingAddress: r.shipping_address,
+    paymentMethod: r.payment_method,
+    paymentId: r.payment_id,
+    paymentStatus: r.payment_status,
+    reservationId: r.reservation_id,
+    reservationState: r.reservation_state,
+    reservationCount: r.reservation_count,
+    paymentDueAt: new Date(r.payment_due_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+const toLine = (r: Record<string, any>): LineRecord => ({
+  id: r.id,
+  groupId: r.group_id,
+  position: r.position,
+  productId: r.product_id,
+  variantId: r.variant_id,
+  sellerId: r.seller_id,
+  name: r.name,
+  sku: r.sku,
+  options: r.options ?? {},
+  quantity: r.quantity,
+  unitPrice: r.unit_price,
+  discount: r.discount,
+  lineTotal: r.line_total,
+  weightGrams: r.weight_grams,
+});
+
+const toGroup = (r: Record<string, any>): GroupRecord => ({
+  id: r.id,
+  sellerId: r.seller_id,
+  position: r.position,
+  status: r.status,
+  subtotal: r.subtotal,
+  discount: r.discount,
+  shipping: r.shipping,
+  tax: r.tax,
+  total: r.total,
+  trackingNumber: r.tracking_number,
+  carrier: r.carrier,
+  shippedAt: r.shipped_at ? new Date(r.shipped_at) : null,
+  deliveredAt: r.delivered_at ? new Date(r.delivered_at) : null,
+});
+
+const toHistory = (r: Record<string, any>): HistoryRecord => ({
+  from: r.from_status,
+  to: r.to_status,
+  actorId: r.actor_id,
+  reason: r.reason,
+  groupId: r.group_id,
+  at: new Date(r.at),
+});
+
+const ids = (values: string[]) => sql`${values}::uuid[]`;
+
+/** Orders with their lines, groups and history: four queries for any number of orders. */
+export async function loadOrders(db: Db, orderIds: string[]): Promise<OrderRecord[]> {
+  if (orderIds.length === 0) return [];
+  // One after the other: inside a transaction they share one connection anyway.
+  const orders = await sql<Record<string, any>>`select * from orders.orders where id = any(${ids(orderIds)})`.execute(db);
+  const lines = await sql<Record<string, any>>`select * from orders.order_lines where order_id = any(${ids(orderIds)}) order by order_id, position`.execute(db);
+  const groups = await sql<Record<string, any>>`select * from orders.fulfilment_groups where order_id = any(${ids(orderIds)}) order by order_id, position`.execute(db);
+  const history = await sql<Record<string, any>>`select * from orders.status_history where order_id = any(${ids(orderIds)}) order by order_id, seq`.execute(db);
+  const byId = new Map(orders.rows.map((r) => [r.id as string, { ...toOrderRow(r), lines: [], groups: [], history: [] } as OrderRecord]));
+  for (const r of lines.rows) byId.get(r.order_id)?.lines.push(toLine(r));
+  for (const r of groups.rows) byId.get(r.order_id)?.groups.push(toGroup(r));
+  for (const r of history.rows) byId.get(r.order_id)?.history.push(toHistory(r));
+  return orderIds.map((id) => byId.get(id)).filter((o): o is OrderRecord => !!o);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids come from URLs; anything that is not a uuid names no order. */
+export const isOrderId = (id: string) => UUID.test(id);
+
+export async function loadOrder(db: Db, orderId: string): Promise<OrderRecord | undefined> {
+  if (!isOrderId(orderId)) return undefined;
+  return (await loadOrders(db, [orderId]))[0];
+}
+
+/**
+ * Locks the order row for the rest of the transaction, then loads it: every status change goes
+ * through here, so two changes of one order (a payment event and a cancellation) run one after the other.
+ */
+export async function lockOrder(tx: Db, orderId: string): Promise<OrderRecord | undefined> {
+  if (!isOrderId(orderId)) return undefined;
+  const { rows } = await sql`select id from orders.orders where id = ${orderId} for update`.execute(tx);
+  if (rows.length === 0) return undefined;
+  return (await loadOrders(tx, [orderId]))[0];
+}
+
+export async function insertOrder(tx: Db, order: OrderRecord): Promise<void> {
+  await sql`
+    insert into orders.orders (id, user_id, status, currency, subtotal, discount, shipping, tax, total, tax_rate_bps,
+      coupon_id, coupon_code, shipping_address, payment_method, payment_id, payment_status, reservation_id,
+      reservation_state, reservation_count, payment_due_at, created_at, updated_at)
+    values (${order.id}, ${order.userId}, ${order.status}, ${order.currency}, ${order.subtotal}, ${order.discount},
+      ${order.shipping}, ${order.tax}, ${order.total}, ${order.taxRateBps}, ${order.couponId}, ${order.couponCode},
+      ${JSON.stringify(order.shippingAddress)}::jsonb, ${order.paymentMethod}, ${order.paymentId}, ${order.paymentStatus},
+      ${order.reservationId}, ${order.reservationState}, ${order.reservationCount}, ${order.paymentDueAt},
+      ${order.createdAt}, ${order.updatedAt})`.execute(tx);
+  for (const g of order.groups) {
+    await sql`
+      insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)
+      values (${g.id}, ${order.id}, ${g.sellerId}, ${g.position}, ${g.status}, ${g.subtotal}, ${g.discount}, ${g.shipping}, ${g.tax}, ${g.total})`.execute(tx);
+  }
+  for (const l of order.lines) {
+    await sql`
+      insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
+        quantity, unit_price, discount, line_total, weight_grams)
+      values (${l.id}, ${order.id}, ${l.groupId}, ${l.position}, ${l.productId}, ${l.variantId}, ${l.sellerId}, ${l.name},
+        ${l.sku}, ${JSON.stringify(l.options)}::jsonb, ${l.quantity}, ${l.unitPrice}, ${l.discount}, ${l.lineTotal}, ${l.weightGrams})`.execute(tx);
+  }
+  for (const h of order.history) await insertHistory(tx, order.id, h);
+}
+
+export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): Promise<void> {
+  await sql`
+    insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
+    values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}, ${h.groupId}, ${h.at})`.execute(tx);
+}
+
+/** Writes the order row's mutable fields back (status, payment and stock bookkeeping). */
+export async function saveOrderState(tx: Db, order: OrderRow): Promise<void> {
+  await sql`
+    update orders.orders set
+      status = ${order.status},
+      payment_id = ${order.paymentId},
+      payment_status = ${order.paymentStatus},
+      reservation_id = ${order.reservationId},
+      reservation_state = ${order.reservationState},
+      reservation_count = ${order.reservationCount},
+      payment_due_at = ${order.paymentDueAt},
+      updated_at = ${order.updatedAt}
+    where id = ${order.id}`.execute(tx);
+}
+
+export async function saveGroup(tx: Db, orderId: string, g: GroupRecord): Promise<void> {
+  await sql`
+    update orders.fulfilment_groups set status = ${g.status}, tracking_number = ${g.trackingNumber}, carrier = ${g.carrier},
+      shipped_at = ${g.shippedAt}, delivered_at = ${g.deliveredAt}
+    where id = ${g.id} and order_id = ${orderId}`.execute(tx);
+}
+
+export interface OrderPageQuery {
+  userId?: string;
+  status?: OrderStatus;
+  /** Id of the last order of the previous page (ids are UUID v7: newest first is id descending). */
+  before?: string;
+  limit: number;
+}
+
+export async function listOrderIds(db: Db, q: OrderPageQuery): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    select id from orders.orders
+    where true
+      ${q.userId ? sql`and user_id = ${q.userId}` : sql``}
+      ${q.status ? sql`and status = ${q.status}` : sql``}
+      ${q.before ? sql`and id < ${q.before}` : sql``}
+    order by id desc limit ${q.limit}`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+/** A seller's groups, newest order first. */
+export async function listSellerOrderIds(db: Db, q: { sellerId: string; status?: string; before?: string; limit: number }): Promise<string[]> {
+  const { rows } = await sql<{ order_id: string }>`
+    select order_id from orders.fulfilment_groups
+    where seller_id = ${q.sellerId}
+      ${q.status ? sql`and status = ${q.status}` : sql``}
+      ${q.before ? sql`and order_id < ${q.before}` : sql``}
+    order by order_id desc limit ${q.limit}`.execute(db);
+  return rows.map((r) => r.order_id);
+}
+
+/** Unpaid orders past their payment deadline (the expiry job's work list). */
+export async function overdueOrderIds(db: Db, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
+    select id from orders.orders
+    where status in ('pending', 'payment_failed') and payment_due_at < now()
+    order by payment_due_at limit ${limit}`.execute(db);
+  return rows.map((r) => r.id);
+}
+
+export async function findTaxRate(db: Db, country: string): Promise<number> {
+  const { rows } = await sql<{ rate_bps: number }>`select rate_bps from orders.tax_rates where country = ${country}`.execute(db);
+  return rows[0]?.rate_bps ?? 0;
+}
+
+export interface TaxRateRecord {
+  country: string;
+  rateBps: number;
+  updatedAt: Date;
+}
+
+export async function upsertTaxRate(tx: Db, country: string, rateBps: number, actorId: string): Promise<TaxRateRecord> {
+  const { rows } = await sql<Record<string, any>>`
+    insert into orders.tax_rates (country, rate_bps, updated_by) values (${country}, ${rateBps}, ${actorId})
+    on conflict (country) do update set rate_bps = excluded.rate_bps, updated_at = now(), updated_by = excluded.updated_by
+    returning *`.execute(tx);
+  const r = rows[0]!;
+  return { country: r.country, rateBps: r.rate_bps, updatedAt: new Date(r.updated_at) };
+}
+
+export async function listTaxRates(db: Db): Promise<TaxRateRecord[]> {
+  const { rows } = await sql<Record<string, any>>`select * from orders.tax_rates order by country`.execute(db);
+  return rows.map((r) => ({ country: r.country, rateBps: r.rate_bps, updatedAt: new Date(r.updated_at) }));
+}

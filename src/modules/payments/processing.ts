@@ -1,0 +1,169 @@
+import type { IPolicy } from 'cockatiel';
+import type { Db } from '../../kernel/db/database.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
+import { ORDERS_PORT, type OrdersPort } from '../orders/contract.ts';
+import { PaymentEvents, type PaymentChanged } from './contract.ts';
+import { isRetryLater, type PaymentProvider } from './provider.ts';
+import { openRefund, settleRefundOutcome } from './refunds.ts';
+import { MAX_PROVIDER_ROUNDS, nextRoundDelayMs } from './service.ts';
+import * as store from './store.ts';
+import type { ChargeOutcome, PaymentRecord } from './store.ts';
+
+/**
+ * The calls to the provider, always outside any database transaction: a slow provider must not hold
+ * a connection (on PGlite, the only one). A round claims the payment (or refund) in one statement,
+ * calls the provider with the payment's (refund's) id as idempotency key, and settles the outcome in
+ * a transaction with its event. A round that dies midway leaves a lapsed claim that `resume` picks up,
+ * and the idempotency key makes the repeated call return the first call's result: nothing is charged
+ * or refunded twice.
+ */
+
+export interface PaymentProcessing {
+  chargeRound(paymentId: string): Promise<void>;
+  refundRound(refundId: string): Promise<void>;
+  /** Starts a round soon, after the caller's transaction has committed. */
+  chargeSoon(paymentId: string): void;
+  refundSoon(refundId: string): void;
+  /** Restarts rounds that were never started or whose worker vanished. */
+  resume(): Promise<void>;
+  /** Resolves when every round started by chargeSoon/refundSoon has finished (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, payment: PaymentRecord): Promise<void> {
+  const data: PaymentChanged = {
+    paymentId: payment.id,
+    orderId: payment.orderId,
+    userId: payment.userId,
+    method: payment.method,
+    amount: { amount: payment.amount, currency: payment.currency },
+    status: payment.status,
+    ...(payment.declineCode ? { declineCode: payment.declineCode } : {}),
+    ...(payment.failureMessage ? { message: payment.failureMessage } : {}),
+  };
+  await ctx.publish(tx, { type, aggregateId: payment.id, data });
+}
+
+/**
+ * Records a charge's outcome with its event. A payment whose order was cancelled while the charge was
+ * under way is refunded at once. Returns refunds to send to the provider after commit.
+ */
+export async function settleChargeOutcome(ctx: ModuleContext, tx: Db, paymentId: string, outcome: ChargeOutcome): Promise<string[]> {
+  const payment = await store.settleCharge(tx, paymentId, outcome);
+  if (!payment) return [];
+  if (payment.status === 'failed') {
+    await publishPayment(ctx, tx, PaymentEvents.PaymentFailed, payment);
+    return [];
+  }
+  await publishPayment(ctx, tx, PaymentEvents.PaymentCaptured, payment);
+  if (!payment.cancelRequested) return [];
+  const refund = await openRefund(ctx, tx, payment, { reason: 'order cancelled', actorId: null });
+  return [refund.id];
+}
+
+export function createPaymentProcessing(ctx: ModuleContext, provider: () => PaymentProvider, policy: IPolicy): PaymentProcessing {
+  const inFlight = new Set<Promise<unknown>>();
+  // Long enough for every attempt of a round (authorize and capture, each with retries) to finish.
+  const leaseMs = ctx.config.PAYMENT_PROVIDER_TIMEOUT_MS * 8 + 5000;
+
+  function track(work: Promise<unknown>) {
+    const guarded = work.catch((error) => ctx.logger.error({ err: error }, 'payment round failed'));
+    inFlight.add(guarded);
+    void guarded.finally(() => inFlight.delete(guarded));
+  }
+
+  async function chargeRound(paymentId: string): Promise<void> {
+    const payment = await store.claimPaymentForCharge(ctx.db, paymentId, leaseMs);
+    if (!payment) return;
+    // The order may have gone away (cancelled, expired) before its cancellation reached us: charge nothing.
+    const order = await ctx.ports.get<OrdersPort>(ORDERS_PORT).getOrderForPayment(payment.orderId);
+    if (order && order.status !== 'pending' && order.status !== 'payment_failed') {
+      await ctx.transaction((tx) => store.setPaymentStatus(tx, paymentId, 'cancelled', ['processing']));
+      return;
+    }
+    let outcome: ChargeOutcome;
+    try {
+      if (!payment.cardTokenEnc) throw new Error('The payment has no card to charge');
+      const token = ctx.secrets.decrypt(payment.cardTokenEnc);
+      const call = { idempotencyKey: payment.id, amount: payment.amount, currency: payment.currency };
+      const authorization = await policy.execute(() => provider().authorize({ ...call, token }));
+      if (authorization.status === 'declined') {
+        outcome = { kind: 'failed', declineCode: authorization.declineCode, message: authorization.message };
+      } else {
+        const { chargeId } = await policy.execute(() =>
+          provider().capture({ idempotencyKey: payment.id, authorizationId: authorization.authorizationId, amount: payment.amount }),
+        );
+        outcome = { kind: 'captured', authorizationId: authorization.authorizationId, chargeId };
+      }
+    } catch (error) {
+      if (isRetryLater(error) && payment.attempts < MAX_PROVIDER_ROUNDS) {
+        ctx.logger.warn({ err: error, paymentId, round: payment.attempts }, 'payment provider unreachable; the charge is retried later');
+        await store.postponeCharge(ctx.db, paymentId, nextRoundDelayMs(payment.attempts));
+        return;
+      }
+      ctx.logger.error({ err: error, paymentId }, 'charge given up');
+      outcome = isRetryLater(error)
+        ? { kind: 'failed', declineCode: 'provider_unavailable', message: 'The payment provider could not be reached' }
+        : { kind: 'failed', declineCode: 'processing_error', message: 'The payment could not be processed' };
+    }
+    const refunds = await ctx.transaction((tx) => settleChargeOutcome(ctx, tx, paymentId, outcome));
+    for (const refundId of refunds) refundSoon(refundId);
+  }
+
+  async function refundRound(refundId: string): Promise<void> {
+    const refund = await store.claimRefund(ctx.db, refundId, leaseMs);
+    if (!refund) return;
+    let outcome: { kind: 'succeeded'; providerRefundId: string | null } | { kind: 'failed'; message: string };
+    try {
+      const payment = await store.findPayment(ctx.db, refund.paymentId);
+      if (!payment?.chargeId) throw new Error('The payment has no charge to refund');
+      const { refundId: providerRefundId } = await policy.execute(() =>
+        provider().refund({ idempotencyKey: refund.id, chargeId: payment.chargeId!, amount: refund.amount }),
+      );
+      outcome = { kind: 'succeeded', providerRefundId };
+    } catch (error) {
+      if (isRetryLater(error) && refund.attempts < MAX_PROVIDER_ROUNDS) {
+        ctx.logger.warn({ err: error, refundId, round: refund.attempts }, 'payment provider unreachable; the refund is retried later');
+        await store.postponeRefund(ctx.db, refundId, nextRoundDelayMs(refund.attempts));
+        return;
+      }
+      ctx.logger.error({ err: error, refundId }, 'refund failed');
+      outcome = { kind: 'failed', message: (error as Error).message ?? 'The refund could not be made' };
+    }
+    await ctx.transaction((tx) => settleRefundOutcome(ctx, tx, refundId, outcome));
+  }
+
+  /**
+   * The row may not be visible yet when the caller's transaction has not committed (PostgreSQL); on
+   * PGlite the first statement simply waits for it. A few quick retries cover the gap; `resume` covers
+   * anything beyond it.
+   */
+  function soon(round: (id: string) => Promise<void>, find: (id: string) => Promise<unknown>, id: string) {
+    track(
+      (async () => {
+        for (const delay of [0, 50, 200, 1000]) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          if (await find(id)) return round(id);
+        }
+      })(),
+    );
+  }
+
+  function refundSoon(refundId: string) {
+    soon(refundRound, (id) => store.findRefund(ctx.db, id), refundId);
+  }
+
+  return {
+    chargeRound,
+    refundRound,
+    chargeSoon: (paymentId) => soon(chargeRound, (id) => store.findPayment(ctx.db, id), paymentId),
+    refundSoon,
+    async resume() {
+      for (const id of await store.resumablePaymentIds(ctx.db, 10_000, 50)) await chargeRound(id);
+      for (const id of await store.resumableRefundIds(ctx.db, 10_000, 50)) await refundRound(id);
+    },
+    async idle() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}
