@@ -41,7 +41,9 @@ export const searchMigrations: Migrations = {
             setweight(to_tsvector('english', coalesce(brand, '')), 'B') ||
             setweight(to_tsvector('english', description), 'C')
           ) stored
-        )`.execute(db);
+        )
+        -- Vacuum often: index-only scans (see documents_browse) skip the heap only on pages marked all-visible.
+        with (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02)`.execute(db);
       // fastupdate off: a GIN pending list makes every search scan the not-yet-merged entries (measured:
       // 1 ms instead of 0.03 ms for a lookup at 10k products). Writes here are event-paced; reads are hot.
       await sql`
@@ -58,7 +60,13 @@ export const searchMigrations: Migrations = {
       await sql`create index documents_brand on search.documents (brand_key) where visible`.execute(db);
       // One index per sort order, each ending in the id so keyset pagination walks it without a sort.
       await sql`create index documents_price on search.documents (min_price, product_id) where visible`.execute(db);
-      await sql`create index documents_newest on search.documents (created_at desc, product_id desc) where visible`.execute(db);
+      // Newest first, and covering: browsing without text (facets over a whole category, or everything)
+      // becomes an index-only scan over a few narrow columns instead of a scan of the wide rows (measured
+      // at 10k products: 7 ms instead of 58 ms on a busy machine).
+      await sql`
+        create index documents_browse on search.documents (created_at desc, product_id desc)
+        include (min_price, rating_average, rating_count, category_path, brand_key, brand, in_stock)
+        where visible`.execute(db);
       await sql`
         create index documents_rating on search.documents (rating_average desc, rating_count desc, product_id desc)
         where visible`.execute(db);
