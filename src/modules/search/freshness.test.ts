@@ -16,11 +16,12 @@ import {
   stockChanged,
   stockOf,
 } from '../../../test/support/search.ts';
+import { sql } from 'kysely';
 import { searchModule } from './index.ts';
 
 /**
- * What shoppers see follows what sellers and warehouses do, within seconds, even though every answer
- * below first went through the result cache (each test searches before and after the change).
+ * What shoppers see follows what sellers and warehouses do, within seconds of the change, result cache
+ * or not.
  */
 describe('search follows catalog and inventory changes', () => {
   let t: TestApp;
@@ -39,6 +40,19 @@ describe('search follows catalog and inventory changes', () => {
       expect(res.status).toBe(200);
       return accept(res.body) ? res.body : undefined;
     }, what, 2000);
+
+  it('serves a hot query from the cache, and drops the cached answer as soon as the index changes', async () => {
+    const lamp = productSnapshot({ name: 'Cached Chandelier', category: lighting, prices: [3000] });
+    await publishAndSettle(t, productCreated(lamp));
+    for (let i = 0; i < 2; i++) expect((await search(t, { q: 'cached' })).body.items[0].price.amount).toBe(3000);
+    // Behind the index's back (no generation bump), so only the cache can still answer 30.00.
+    await sql`update search.documents set min_price = 1 where product_id = ${lamp.id}`.execute(t.app.ctx.db);
+    expect((await search(t, { q: 'cached' })).body.items[0].price.amount).toBe(3000);
+
+    const cheaper = changed(lamp, { variants: [{ ...lamp.variants[0]!, price: { amount: 2500, currency: 'USD' } }] });
+    await publish(t, productUpdated(cheaper));
+    await searchUntil({ q: 'cached' }, (b) => b.items[0]?.price.amount === 2500, 'the cached answer to be replaced');
+  });
 
   it('makes a new product searchable', async () => {
     const lamp = productSnapshot({ name: 'Arc Floor Lamp', category: lighting, prices: [12900] });

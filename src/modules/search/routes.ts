@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { LRUCache } from 'lru-cache';
 import { badRequest } from '../../kernel/http/problem.ts';
 import { errorResponses, ListQuery } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
@@ -78,6 +79,7 @@ const SuggestResponse = Type.Object({
 
 export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: SearchIndex) {
   const popular = createPopularSearches({ index, db: ctx.db, logger: ctx.logger });
+  const hot = createHotQueryFilter();
   let generation: { value: string; readAt: number } | undefined;
   async function currentGeneration(): Promise<string> {
     if (!generation || Date.now() - generation.readAt > GENERATION_TTL_MS) {
@@ -102,7 +104,7 @@ export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: Se
       let result = await ctx.cache.get<SearchResult>(key);
       if (!result) {
         result = await index.query(ctx.db, params);
-        await ctx.cache.set(key, result, RESULT_TTL_MS);
+        if (hot.admit(key)) await ctx.cache.set(key, result, RESULT_TTL_MS);
       }
       // Only first pages that found something as typed: a mended typo is not worth suggesting to others.
       const remembered =
@@ -130,6 +132,22 @@ export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: Se
       return { suggestions: await index.suggest(ctx.db, prefix, request.query.limit) };
     },
   );
+}
+
+/**
+ * Only hot queries go into the shared cache: a result is stored the second time its key is asked for
+ * within the TTL. Caching every distinct query would fill the cache other modules share (rate-limit
+ * counters live there too) with answers nobody asks for twice.
+ */
+function createHotQueryFilter() {
+  const seenOnce = new LRUCache<string, true>({ max: 5000, ttl: RESULT_TTL_MS });
+  return {
+    admit(key: string): boolean {
+      if (seenOnce.has(key)) return true;
+      seenOnce.set(key, true);
+      return false;
+    },
+  };
 }
 
 type SearchQueryString = Static<typeof SearchQuery>;
