@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/kernel/db/database.ts';
 
@@ -7,6 +10,15 @@ export interface TestDatabase {
   /** The URL of this file's own database on real PostgreSQL; undefined on PGlite. */
   url?: string;
   drop(): Promise<void>;
+}
+
+/** Written by global-setup.ts (atomically, by rename) before the test files run. */
+export const PGLITE_TEMPLATE_PATH = join(tmpdir(), 'bazaar-pglite-template.tar');
+
+let template: Blob | undefined;
+function pgliteTemplate(): Blob | undefined {
+  if (!template && existsSync(PGLITE_TEMPLATE_PATH)) template = new Blob([readFileSync(PGLITE_TEMPLATE_PATH)]);
+  return template;
 }
 
 export const onPostgres = (): boolean => !!process.env.DATABASE_URL;
@@ -18,7 +30,7 @@ export const onPostgres = (): boolean => !!process.env.DATABASE_URL;
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
-    const database = await openDatabase({ dataDir: 'memory://' });
+    const database = await openDatabase({ dataDir: 'memory://', template: pgliteTemplate() });
     return { database, drop: () => database.close() };
   }
   const name = `bazaar_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
