@@ -95,6 +95,17 @@ describe('cancelling', () => {
   });
 });
 
+describe('refunds by sellers', () => {
+  it('are refused while SELLER_REFUNDS_ENABLED is off, even for the seller of the items', async () => {
+    const buyer = await person(shop.t);
+    const { order } = await paidOrder(buyer, 1);
+    const [payment] = await paymentsOf(order.id);
+    const res = await shop.t.post(`/api/v1/payments/${payment!.id}/refunds`, { reason: 'broken' }, { token: seller.token });
+    expect(res.status).toBe(403);
+    expect((await paymentsOf(order.id))[0]!.refunded.amount).toBe(0);
+  });
+});
+
 describe('shipping and delivering', () => {
   it('follows each seller\'s parcel: processing after the first, shipped after the last, delivered at the door', async () => {
     const other = await person(shop.t, ['seller']);
