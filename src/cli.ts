@@ -1,11 +1,14 @@
 import { buildApp, migrateAll, selectModules } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './kernel/config.ts';
 import { openDatabase } from './kernel/db/database.ts';
+import { seedLargeCatalog } from './modules/catalog/seed.ts';
 
 const USAGE = `Usage: bazaar <command>
 
   start      serve the API and web apps (all modules, or those in MODULES=a,b)
   migrate    run every module's migrations and exit
+  seed --products N
+             add N generated products (for benchmarks), index them, and exit
   worker     run consumers and jobs only, no HTTP port
 `;
 
@@ -47,6 +50,21 @@ async function main(argv: string[]) {
       await migrateAll(database, selectModules(config));
       await database.close();
       process.stdout.write('migrations applied\n');
+      return;
+    }
+    case 'seed': {
+      const flag = argv.indexOf('--products');
+      const products = Number(flag >= 0 ? argv[flag + 1] : NaN);
+      if (!Number.isInteger(products) || products < 1) {
+        process.stderr.write('bazaar: seed needs --products N (a positive integer)\n');
+        process.exit(1);
+      }
+      const app = await buildApp({ config: { ...config, DEMO_DATA: true }, serveWeb: false });
+      const result = await seedLargeCatalog(app.ctx, { products });
+      // Index everything the seed wrote before exiting, so search sees the whole catalog.
+      while ((await app.relay.runOnce()) > 0) {}
+      await app.close();
+      process.stdout.write(`seeded ${result.products} products (${result.variants} variants) in ${(result.ms / 1000).toFixed(1)} s\n`);
       return;
     }
     case 'help':
