@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../../../test/support/app.ts';
-import { eventually } from '../../../test/support/events.ts';
+import type { TestApp } from '../support/app.ts';
+import { eventually } from '../support/events.ts';
 import {
   item,
   ledgerBalances,
@@ -15,9 +15,9 @@ import {
   type Person,
   type ProductFixture,
   type Shop,
-} from '../../../test/support/orders.ts';
-import { newId } from '../../kernel/ids.ts';
-import { SIGNATURE_HEADER } from './test-gateway.ts';
+} from '../support/orders.ts';
+import { newId } from '../../src/kernel/ids.ts';
+import { SIGNATURE_HEADER } from '../../src/modules/payments/test-gateway.ts';
 
 /**
  * What happens when things break between the steps of a purchase: the process dies after the order
