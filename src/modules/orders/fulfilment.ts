@@ -37,10 +37,12 @@ export async function shipGroups(
   actor: FulfilmentActor,
   parcel: { trackingNumber: string; carrier?: string; groupId?: string },
 ): Promise<void> {
+  // Reach first: a seller with nothing in the order learns nothing about it (404), not its status.
+  const inReach = groupsInReach(order, actor, parcel.groupId);
   if (order.status !== 'paid' && order.status !== 'processing') {
     throw refuse(order, 'shipped', order.status === 'pending' || order.status === 'payment_failed' ? 'the order is not paid' : `the order is ${order.status}`);
   }
-  const targets = groupsInReach(order, actor, parcel.groupId).filter((g) => g.status === 'pending');
+  const targets = inReach.filter((g) => g.status === 'pending');
   if (targets.length === 0) throw refuse(order, 'shipped', 'that part of the order has shipped already');
   const at = new Date();
   for (const group of targets) {
@@ -69,10 +71,11 @@ export async function deliverGroups(
   actor: FulfilmentActor,
   groupId: string | undefined,
 ): Promise<void> {
+  const inReach = groupsInReach(order, actor, groupId);
   if (order.status !== 'shipped' && order.status !== 'processing') {
     throw refuse(order, 'delivered', `the order is ${order.status}`);
   }
-  const targets = groupsInReach(order, actor, groupId).filter((g) => g.status === 'shipped');
+  const targets = inReach.filter((g) => g.status === 'shipped');
   if (targets.length === 0) throw refuse(order, 'delivered', 'nothing of that part of the order is on its way');
   const at = new Date();
   for (const group of targets) {

@@ -122,6 +122,8 @@ describe('shipping and delivering', () => {
     expect(first.body.status).toBe('processing');
     expect(first.body.groups).toMatchObject([{ sellerId: seller.id, status: 'shipped', trackingNumber: 'TRK-A', carrier: 'DHL' }]);
 
+    const outsider = await person(shop.t, ['seller']);
+    expect((await shop.t.post(`${url}/ship`, { trackingNumber: 'X' }, { token: outsider.token })).status).toBe(404);
     const twice = await shop.t.post(`${url}/ship`, { trackingNumber: 'TRK-A2' }, { token: seller.token });
     expect(twice.status).toBe(409);
     expect((await shop.t.post(`${url}/ship`, { trackingNumber: 'X' }, { token: buyer.token })).status).toBe(403);

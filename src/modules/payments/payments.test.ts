@@ -131,6 +131,21 @@ describe('store credit', () => {
     expect(mine.body.entries.map((e: { amount: { amount: number } }) => e.amount.amount)).toEqual([-3000, 5000]);
   });
 
+  it('comes back at once when an order paid with it is cancelled', async () => {
+    const buyer = await person(shop.t);
+    await grantCredit(shop, buyer, 4000);
+    const p = await product(shop, seller, { price: 1500, stock: 5 });
+    const res = await placeOrder(shop, buyer, { items: [item(p)], payment: { method: 'store_credit' } });
+    await orderReaches(shop, res.body.id, 'paid');
+    expect((await shop.t.post(`/api/v1/orders/${res.body.id}/cancel`, {}, { token: buyer.token })).status).toBe(200);
+    const credit = await eventually(async () => {
+      const mine = await shop.t.get('/api/v1/store-credit', { token: buyer.token });
+      return mine.body.balance.amount === 4000 ? mine.body : undefined;
+    });
+    expect(credit.entries.map((e: { amount: { amount: number } }) => e.amount.amount)).toEqual([1500, -1500, 4000]);
+    expect((await paymentsOf(res.body.id, buyer.token))[0]).toMatchObject({ status: 'refunded', refunded: { amount: 1500 } });
+  });
+
   it('never goes below zero under 6 concurrent orders: exactly as many as the balance covers get through', async () => {
     const buyer = await person(shop.t);
     await grantCredit(shop, buyer, 10_000);
