@@ -88,6 +88,16 @@ export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: Se
     return generation.value;
   }
 
+  /** The cache only saves work: when it fails (Redis down), search answers from the database. */
+  async function cached<T>(operation: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await operation();
+    } catch (error) {
+      ctx.logger.warn({ err: error }, 'search result cache unavailable; answering from the database');
+      return undefined;
+    }
+  }
+
   app.get(
     '/search',
     {
@@ -101,10 +111,11 @@ export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: Se
     async (request) => {
       const params = searchParamsOf(request.query);
       const key = resultCacheKey(await currentGeneration(), params);
-      let result = await ctx.cache.get<SearchResult>(key);
+      let result = await cached(() => ctx.cache.get<SearchResult>(key));
       if (!result) {
         result = await index.query(ctx.db, params);
-        if (hot.admit(key)) await ctx.cache.set(key, result, RESULT_TTL_MS);
+        const answer = result;
+        if (hot.admit(key)) await cached(() => ctx.cache.set(key, answer, RESULT_TTL_MS));
       }
       // Only first pages that found something as typed: a mended typo is not worth suggesting to others.
       const remembered =
