@@ -61,7 +61,7 @@ export async function openRefund(ctx: ModuleContext, tx: Db, payment: PaymentRec
   }
   const amount = request.amount ?? ceiling;
   if (amount <= 0 || amount > ceiling) {
-    throw new RefundRefusedError('exceeds-refundable', `At most ${ceiling} ${payment.currency} can be refunded`, ceiling);
+    throw new RefundRefusedError('exceeds-refundable', `At most ${ceiling} (minor units of ${payment.currency}) can still be refunded`, ceiling);
   }
   return recordRefund(ctx, tx, payment, { ...request, amount });
 }
