@@ -14,6 +14,7 @@ import { writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
 import { createHttpServer, type ReadinessCheck } from './kernel/http/server.ts';
+import { registerWebApps } from './kernel/http/web.ts';
 import { createJobRunner, type JobRunner } from './kernel/jobs/scheduler.ts';
 import { kernelMigrations } from './kernel/migrations.ts';
 import type { BazaarModule, HttpApp, ModuleContext, PortRegistry } from './kernel/module.ts';
@@ -150,6 +151,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     },
     { prefix: '/api/v1' },
   );
+  // After the API: the web apps' catch-all route must never shadow an API path.
+  if (options.serveWeb !== false) await http.register(async (web) => registerWebApps(web as HttpApp));
 
   for (const module of modules) await module.onStart?.(ctx);
   if (freshDatabase && config.DEMO_DATA) {

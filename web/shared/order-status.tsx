@@ -1,0 +1,89 @@
+import type { Order, OrderStatus } from './types.ts';
+import { Badge, formatDate } from './ui.tsx';
+
+/** How both apps name and draw an order's status: the badge, and the timeline of its life so far. */
+
+export const STATUS_LABELS: Record<string, string> = {
+  pending: 'Awaiting payment',
+  paid: 'Paid',
+  payment_failed: 'Payment failed',
+  cancelled: 'Cancelled',
+  shipped: 'Shipped',
+  delivered: 'Delivered',
+  refunded: 'Refunded',
+  processing: 'Partly shipped',
+};
+
+export function statusLabel(status: string): string {
+  return STATUS_LABELS[status] ?? status.replaceAll('_', ' ');
+}
+
+export function StatusBadge({ status }: { status: OrderStatus }) {
+  const tone =
+    status === 'paid' || status === 'delivered'
+      ? 'success'
+      : status === 'shipped'
+        ? 'info'
+        : status === 'pending'
+          ? 'warning'
+          : status === 'payment_failed'
+            ? 'danger'
+            : 'neutral';
+  return (
+    <span data-testid="order-status" data-status={status}>
+      <Badge tone={tone}>{statusLabel(status)}</Badge>
+    </span>
+  );
+}
+
+export function orderNumber(order: { id: string; number?: string }): string {
+  return order.number ?? order.id.slice(-8).toUpperCase();
+}
+
+/** The way an order normally goes; the statuses still ahead of it are drawn greyed out. */
+const HAPPY_PATH = ['pending', 'paid', 'shipped', 'delivered'];
+const STEP_LABELS: Record<string, string> = {
+  pending: 'Order placed',
+  paid: 'Payment received',
+  processing: 'Partly shipped',
+  shipped: 'Shipped',
+  delivered: 'Delivered',
+  payment_failed: 'Payment failed',
+  cancelled: 'Cancelled',
+  refunded: 'Refunded',
+};
+const FINAL = new Set(['delivered', 'cancelled', 'refunded']);
+const FAILED = new Set(['payment_failed', 'cancelled', 'refunded']);
+
+/**
+ * The order's life so far, one step per status change in its history (with when and why), then the
+ * steps of the normal path it has not reached yet.
+ */
+export function OrderTimeline({ order }: { order: Order }) {
+  const history = order.history.length ? order.history : [{ from: null, to: 'pending', at: order.createdAt, reason: null }];
+  const done = history.map((h, i) => ({
+    key: `${h.to}-${i}`,
+    label: STEP_LABELS[h.to] ?? statusLabel(h.to),
+    state: FAILED.has(h.to) ? 'failed' : i === history.length - 1 && !FINAL.has(h.to) ? 'current' : 'done',
+    at: h.at,
+    reason: h.reason,
+  }));
+  const reachedIndex = Math.max(...history.map((h) => HAPPY_PATH.indexOf(h.to === 'processing' ? 'paid' : h.to)));
+  const ahead = FINAL.has(order.status) || order.status === 'payment_failed' ? [] : HAPPY_PATH.slice(reachedIndex + 1);
+  return (
+    <ol className="timeline" aria-label="Order progress">
+      {done.map((step) => (
+        <li key={step.key} className={step.state} aria-current={step.state === 'current' ? 'step' : undefined}>
+          <strong>{step.label}</strong>
+          <span className="small muted"> · {formatDate(step.at, true)}</span>
+          {step.reason ? <div className="small muted">{step.reason}</div> : null}
+        </li>
+      ))}
+      {ahead.map((s) => (
+        <li key={s} className="todo">
+          <span className="muted">{STEP_LABELS[s]}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
