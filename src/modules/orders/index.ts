@@ -45,4 +45,3 @@ export function createOrdersModule(): BazaarModule {
 }
 
 export const ordersModule = createOrdersModule();
-export { expireUnpaidOrders };

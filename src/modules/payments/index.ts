@@ -16,7 +16,7 @@ export interface PaymentsModuleOptions {
 }
 
 export interface PaymentsModule extends BazaarModule {
-  /** The charge and refund rounds of the running app (tests wait on `idle()`). */
+  /** The charge and refund rounds of the running app (tests restart stalled rounds with `resume()`). */
   processing(): PaymentProcessing;
 }
 

@@ -26,8 +26,6 @@ export interface PaymentProcessing {
   refundSoon(refundId: string): void;
   /** Restarts rounds that were never started or whose worker vanished. */
   resume(): Promise<void>;
-  /** Resolves when every round started by chargeSoon/refundSoon has finished (tests, shutdown). */
-  idle(): Promise<void>;
 }
 
 export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, payment: PaymentRecord): Promise<void> {
@@ -62,14 +60,12 @@ export async function settleChargeOutcome(ctx: ModuleContext, tx: Db, paymentId:
 }
 
 export function createPaymentProcessing(ctx: ModuleContext, provider: () => PaymentProvider, policy: IPolicy): PaymentProcessing {
-  const inFlight = new Set<Promise<unknown>>();
   // Long enough for every attempt of a round (authorize and capture, each with retries) to finish.
   const leaseMs = ctx.config.PAYMENT_PROVIDER_TIMEOUT_MS * 8 + 5000;
 
+  /** Rounds started in the background must never surface as unhandled rejections. */
   function track(work: Promise<unknown>) {
-    const guarded = work.catch((error) => ctx.logger.error({ err: error }, 'payment round failed'));
-    inFlight.add(guarded);
-    void guarded.finally(() => inFlight.delete(guarded));
+    void work.catch((error) => ctx.logger.error({ err: error }, 'payment round failed'));
   }
 
   async function chargeRound(paymentId: string): Promise<void> {
@@ -161,9 +157,6 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     async resume() {
       for (const id of await store.resumablePaymentIds(ctx.db, 10_000, 50)) await chargeRound(id);
       for (const id of await store.resumableRefundIds(ctx.db, 10_000, 50)) await refundRound(id);
-    },
-    async idle() {
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
     },
   };
 }
