@@ -3,6 +3,9 @@ import { identityModule } from './identity/index.ts';
 import { searchModule } from './search/index.ts';
 import { cartModule } from './cart/index.ts';
 import { promotionsModule } from './promotions/index.ts';
+import { shippingModule } from './shipping/index.ts';
+import { ordersModule } from './orders/index.ts';
+import { paymentsModule } from './payments/index.ts';
 
 /** Every module of the platform, in start order. A split service runs a subset (MODULES=...). */
 export const allModules: BazaarModule[] = [
@@ -10,4 +13,7 @@ export const allModules: BazaarModule[] = [
   searchModule,
   cartModule,
   promotionsModule,
+  shippingModule,
+  ordersModule,
+  paymentsModule,
 ];
