@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCategory, createProduct, screenshots, signIn, signUpSeller, startShop, waitForSearch, watchConsole, type SellerFixture, type Shop } from './support.ts';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 
 /**
  * Admin portal journeys: a seller lists a product (with variants and stock) that shoppers can find
@@ -78,6 +79,13 @@ describe('admin portal', () => {
     const productId = new URL(page.url()).pathname.split('/').pop()!;
     expect(await page.getByText('7 available').count()).toBe(1);
 
+    // A photo, described for shoppers who cannot see it.
+    const photo = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#2f8f5b' } }).png().toBuffer();
+    await page.getByLabel('Add a photo').setInputFiles({ name: 'side.png', mimeType: 'image/png', buffer: photo });
+    await page.getByLabel('Describe the photo').fill('Trail Runner 2, green, side view');
+    await page.getByRole('button', { name: 'Upload photo' }).click();
+    await page.getByRole('img', { name: 'Trail Runner 2, green, side view' }).waitFor();
+
     // The storefront's search picks the new product up within seconds.
     const store = await context.newPage();
     const deadline = Date.now() + 10_000;
@@ -89,6 +97,16 @@ describe('admin portal', () => {
     }
     await store.getByRole('link', { name: /Trail Runner 2/ }).click();
     await store.getByRole('heading', { level: 1, name: 'Trail Runner 2' }).waitFor();
+    const hero = store.getByRole('img', { name: 'Trail Runner 2, green, side view' });
+    await hero.waitFor();
+    expect(await hero.evaluate((img) => getComputedStyle(img.parentElement!).aspectRatio)).toBe('1 / 1');
+    expect(await hero.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
+    // Further down a page, pictures wait until they are scrolled to.
+    await store.goto('/');
+    const shelf = store.getByRole('region', { name: 'Just arrived' });
+    await shelf.getByRole('link', { name: /Trail Runner 2/ }).waitFor();
+    expect(await shelf.locator('img').first().getAttribute('loading')).toBe('lazy');
+    await store.goto(`/p/${productId}`);
     expect(await store.locator('.product-price').textContent()).toContain('$89.50');
     expect(await store.getByTestId('availability').textContent()).toBe('In stock');
     await store.getByText('43', { exact: true }).click();

@@ -217,6 +217,7 @@ const PLACEHOLDER_HUES = [210, 160, 25, 280, 340, 190, 45, 120];
  */
 export function ImageBox({
   src,
+  srcSet,
   alt,
   ratio = '1 / 1',
   eager,
@@ -225,6 +226,9 @@ export function ImageBox({
   className,
 }: {
   src?: string | null;
+  /** Renditions by width, e.g. `a.webp 200w, b.webp 600w`; the browser picks by `sizes`. */
+  srcSet?: string;
+  /** Empty for an image that only repeats text next to it (a product card's name). */
   alt: string;
   ratio?: string;
   eager?: boolean;
@@ -239,9 +243,9 @@ export function ImageBox({
   return (
     <div className={cx('image-box', className)} style={{ aspectRatio: ratio }}>
       {src && !failed ? (
-        <img src={src} alt={alt} loading={eager ? 'eager' : 'lazy'} decoding="async" sizes={sizes} onError={() => setFailed(true)} />
+        <img src={src} srcSet={srcSet} sizes={srcSet ? sizes : undefined} alt={alt} loading={eager ? 'eager' : 'lazy'} decoding="async" onError={() => setFailed(true)} />
       ) : (
-        <div className="image-placeholder" style={{ '--hue': hue } as React.CSSProperties} role="img" aria-label={alt}>
+        <div className="image-placeholder" style={{ '--hue': hue } as React.CSSProperties} {...(alt ? { role: 'img', 'aria-label': alt } : { 'aria-hidden': true })}>
           <span aria-hidden="true">{initials(label)}</span>
         </div>
       )}

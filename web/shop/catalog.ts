@@ -71,3 +71,9 @@ export function productPath(id: string): string {
 export function categoryPath(category: Pick<Category, 'slug'>): string {
   return `/c/${encodeURIComponent(category.slug)}`;
 }
+
+/** The renditions of a catalog image for `srcset`, when the server made them. */
+export function imageSrcSet(image: ProductImage | undefined): string | undefined {
+  if (!image?.urls) return undefined;
+  return `${image.urls.small} 200w, ${image.urls.medium} 600w, ${image.urls.large} 1200w`;
+}

@@ -9,7 +9,8 @@ export function ProductCard({ product, eager }: { product: ProductSummary; eager
   return (
     <article className="product-card">
       <Link to={productPath(product.id)} className="product-card-link">
-        <ImageBox src={summaryImage(product)} alt={product.name} eager={eager} sizes="(max-width: 600px) 50vw, 240px" />
+        {/* The name is the link's text right below: the picture adds nothing for a screen reader. */}
+        <ImageBox src={summaryImage(product)} alt="" name={product.name} eager={eager} />
         <div className="product-card-body">
           {product.brand ? <p className="product-card-brand">{product.brand}</p> : null}
           <h3 className="product-card-name">{product.name}</h3>

@@ -6,7 +6,7 @@ import { useApi, useSession } from '../../shared/session.tsx';
 import type { Product, Variant } from '../../shared/types.ts';
 import { Button, EmptyState, ErrorNotice, ImageBox, Notice, Price, SelectField, Skeleton, Stars, useDocumentTitle } from '../../shared/ui.tsx';
 import { useCartMutation } from '../cart.ts';
-import { ancestry, categoryPath, useCategories } from '../catalog.ts';
+import { ancestry, categoryPath, imageSrcSet, useCategories } from '../catalog.ts';
 
 export default function ProductPage() {
   const { id = '' } = useParams();
@@ -83,13 +83,13 @@ function ProductView({ product }: { product: Product }) {
       </nav>
       <div className="product-layout">
         <section className="gallery" aria-label="Product images">
-          <ImageBox src={image?.url} alt={image?.alt || product.name} name={product.name} eager sizes="(max-width: 900px) 100vw, 600px" />
+          <ImageBox src={image?.url} srcSet={imageSrcSet(image)} alt={image?.alt || product.name} name={product.name} eager sizes="(max-width: 900px) 100vw, 640px" />
           {images.length > 1 ? (
             <ul className="thumbs">
               {images.map((img, index) => (
                 <li key={img.id}>
                   <button type="button" className={index === imageIndex ? 'thumb active' : 'thumb'} aria-label={`Show image ${index + 1} of ${images.length}`} aria-pressed={index === imageIndex} onClick={() => setImageIndex(index)}>
-                    <ImageBox src={img.url} alt="" name={product.name} />
+                    <ImageBox src={img.urls?.small ?? img.url} alt="" name={product.name} />
                   </button>
                 </li>
               ))}
