@@ -172,7 +172,7 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     unitPrice: l.price.amount,
     discount: Math.min(Math.max(0, discountOf.get(l.variantId) ?? 0), l.price.amount * l.quantity),
   }));
-  const couponSeller = (quote as (CouponQuote & { sellerId?: string | null }) | null)?.sellerId ?? null;
+  const couponSeller = quote?.sellerId ?? null;
   const taxRateBps = await store.findTaxRate(tx, input.shippingAddress.country);
   const totals = computeTotals({
     lines: priced,

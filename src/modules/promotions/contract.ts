@@ -45,6 +45,8 @@ export interface CouponQuote {
   discountTotal: number;
   freeShipping: boolean;
   currency: string;
+  /** The seller whose items alone the coupon covers (its free shipping waives only that seller's); null for a platform coupon. */
+  sellerId: string | null;
   /** Discount allocated to each line (sums to discountTotal), needed for partial refunds. */
   allocations: { variantId: string; amount: number }[];
 }

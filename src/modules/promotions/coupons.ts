@@ -30,6 +30,7 @@ export function createPromotionsPort(ctx: ModuleContext): PromotionsPort {
         discountTotal: discount.discountTotal,
         freeShipping: discount.freeShipping,
         currency: input.currency,
+        sellerId: coupon.sellerId,
         allocations: input.lines.map((line, i) => ({ variantId: line.variantId, amount: discount.allocations[i] ?? 0 })),
       };
     },
