@@ -281,6 +281,23 @@ describe('marketplace split, shipping and tax', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ shipping: { amount: 0 }, discount: { amount: 0 }, total: { amount: 4000 }, couponCode: 'SHIPFREE' });
   });
+
+  it("waives only its own seller's shipping with a seller's free-shipping coupon", async () => {
+    const [giver, other] = [await person(shop.t, ['seller']), await person(shop.t, ['seller'])];
+    const buyer = await person(shop.t);
+    await shop.t.put('/api/v1/shipping/rates', { kind: 'flat', amount: 700 }, { token: giver.token });
+    await shop.t.put('/api/v1/shipping/rates', { kind: 'flat', amount: 900 }, { token: other.token });
+    const lamp = await product(shop, giver, { price: 3000, stock: 5 });
+    const stool = await product(shop, other, { price: 2000, stock: 5 });
+    const coupon = await shop.t.post('/api/v1/coupons', { code: 'GIVERSHIPS', kind: 'free_shipping' }, { token: giver.token });
+    expect(coupon.status).toBe(201);
+    const res = await placeOrder(shop, buyer, { items: [item(lamp), item(stool)], couponCode: 'GIVERSHIPS' });
+    expect(res.status).toBe(201);
+    const groups = res.body.groups as { sellerId: string; shipping: { amount: number } }[];
+    expect(groups.find((g) => g.sellerId === giver.id)!.shipping.amount).toBe(0);
+    expect(groups.find((g) => g.sellerId === other.id)!.shipping.amount).toBe(900);
+    expect(res.body.shipping.amount).toBe(900);
+  });
 });
 
 describe('hostile and impossible checkouts get a 4xx, never a 500, and order nothing', () => {
