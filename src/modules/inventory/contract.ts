@@ -62,3 +62,37 @@ export interface StockPort {
 export const STOCK_PORT = 'inventory.stock';
 
 export type { Db };
+
+/** The warehouse every variant's stock goes to unless a location is named (created by inventory's first migration). */
+export const DEFAULT_LOCATION_ID = '01900000-0000-7000-8000-00000000a001';
+
+/** Demo locations (DEMO_DATA on, empty database), with fixed ids so demo stock can be spread over them. */
+export const DEMO_LOCATIONS = {
+  mainWarehouse: { id: DEFAULT_LOCATION_ID, name: 'Main warehouse', type: 'warehouse', sellable: true },
+  eastWarehouse: { id: '01900000-0000-7000-8000-00000000a002', name: 'East warehouse', type: 'warehouse', sellable: true },
+  downtownStore: { id: '01900000-0000-7000-8000-00000000a003', name: 'Downtown store', type: 'store', sellable: false },
+} as const;
+
+/** Payload of inventory.stock.reserved / released / committed. */
+export interface StockReservationChanged {
+  reservationId: string;
+  reference: string;
+  lines: ReservationLine[];
+  /** For released: why (e.g. `expired`, `payment failed`). */
+  reason?: string;
+}
+
+/** Payload of inventory.location.created. */
+export interface LocationCreated {
+  location: { id: string; name: string; type: 'warehouse' | 'store'; sellable: boolean };
+}
+
+/** commitReservation on a reservation that was released or has expired: the stock is no longer held for it. */
+export class ReservationNotActiveError extends Error {
+  constructor(
+    readonly reservationId: string,
+    readonly status: 'released' | 'expired' | 'missing',
+  ) {
+    super(`Reservation ${reservationId} is ${status}`);
+  }
+}

@@ -1,0 +1,225 @@
+import type { Db } from '../../kernel/db/database.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
+import {
+  DEFAULT_LOCATION_ID,
+  InsufficientStockError,
+  InventoryEvents,
+  ReservationNotActiveError,
+  type ReservationLine,
+  type StockChanged,
+  type StockLow,
+  type StockPort,
+  type StockReservationChanged,
+} from './contract.ts';
+import { allocateReservation, applyMovements, availableDelta, crossedLowStock, lockOrder, mergeLines, type Movement, type StockLevel } from './service.ts';
+import * as store from './store.ts';
+
+/**
+ * Every change to stock goes through here: lock the levels it touches (always in variant, location
+ * order), apply the movements in memory under the rules of service.ts, write the new levels and the
+ * movements in the same transaction, then announce the new sellable totals. Because the levels are
+ * row-locked before they are read, concurrent writers queue up and none can oversell.
+ */
+export interface StockLedger extends StockPort {
+  /** Applies movements (adjustments, transfers, receipts); throws InsufficientStockError on a shortage. */
+  move(tx: Db, movements: Movement[]): Promise<string[]>;
+  /** Releases reservations whose time ran out; returns how many. */
+  releaseExpired(limit?: number): Promise<number>;
+}
+
+export function createStockLedger(ctx: ModuleContext): StockLedger {
+  async function writeLocked(tx: Db, locked: StockLevel[], movements: Movement[]): Promise<string[]> {
+    const { levels, shortages } = applyMovements(locked, movements);
+    if (shortages.length > 0) throw new InsufficientStockError(shortages);
+    const touched = new Set(movements.map((m) => `${m.variantId}/${m.locationId}`));
+    await store.writeLevels(tx, levels.filter((l) => touched.has(`${l.variantId}/${l.locationId}`)));
+    const ids = await store.insertMovements(tx, movements);
+    const sellable = new Map(locked.map((l) => [`${l.variantId}/${l.locationId}`, l.sellable]));
+    const deltas = new Map<string, number>();
+    for (const m of movements) {
+      const change = availableDelta(m, sellable.get(`${m.variantId}/${m.locationId}`) ?? false);
+      deltas.set(m.variantId, (deltas.get(m.variantId) ?? 0) + change);
+    }
+    await announce(tx, deltas);
+    return ids;
+  }
+
+  /** inventory.stock.changed for every variant touched, and inventory.stock.low when one just ran low. */
+  async function announce(tx: Db, deltas: Map<string, number>): Promise<void> {
+    const totals = await store.sellableTotals(tx, [...deltas.keys()]);
+    for (const t of totals) {
+      const changed: StockChanged = {
+        variantId: t.variantId,
+        productId: t.productId,
+        sellerId: t.sellerId,
+        onHand: t.onHand,
+        reserved: t.reserved,
+        available: t.onHand - t.reserved,
+      };
+      await ctx.publish(tx, { type: InventoryEvents.StockChanged, aggregateId: t.variantId, data: changed });
+      const before = changed.available - (deltas.get(t.variantId) ?? 0);
+      if (crossedLowStock(before, changed.available, t.lowStockThreshold)) {
+        const low: StockLow = { ...changed, threshold: t.lowStockThreshold };
+        await ctx.publish(tx, { type: InventoryEvents.StockLow, aggregateId: t.variantId, data: low });
+      }
+    }
+  }
+
+  async function move(tx: Db, movements: Movement[]): Promise<string[]> {
+    if (movements.length === 0) return [];
+    const keys = lockOrder(movements);
+    await store.ensureLevels(tx, keys);
+    const locked = await store.lockLevels(tx, keys);
+    return writeLocked(tx, locked, movements);
+  }
+
+  async function release(tx: Db, reservationId: string, reason: string, status: 'released' | 'expired'): Promise<boolean> {
+    const closed = await store.closeReservation(tx, reservationId, status);
+    if (!closed) return false;
+    const lines = await store.reservationLines(tx, reservationId);
+    const locked = await store.lockLevels(tx, lockOrder(lines));
+    await writeLocked(
+      tx,
+      locked,
+      lines.map((l) => ({
+        variantId: l.variantId,
+        locationId: l.locationId,
+        type: 'release' as const,
+        onHandDelta: 0,
+        reservedDelta: -l.quantity,
+        reason,
+        reference: closed.reference,
+        actorId: null,
+      })),
+    );
+    const data: StockReservationChanged = { reservationId, reference: closed.reference, lines: totalsPerVariant(lines), reason };
+    await ctx.publish(tx, { type: InventoryEvents.StockReleased, aggregateId: reservationId, data });
+    return true;
+  }
+
+  return {
+    move,
+
+    async registerVariants(tx, variants, actorId) {
+      if (variants.length === 0) return;
+      const owners = new Map(variants.map((v) => [v.variantId, v]));
+      await store.insertVariants(tx, [...owners.values()]);
+      const receipts: Movement[] = variants
+        .filter((v) => (v.initialStock ?? 0) > 0)
+        .map((v) => ({
+          variantId: v.variantId,
+          locationId: v.locationId ?? DEFAULT_LOCATION_ID,
+          type: 'receipt',
+          onHandDelta: v.initialStock!,
+          reservedDelta: 0,
+          reason: 'initial stock',
+          reference: v.productId,
+          actorId,
+        }));
+      if (receipts.length > 0) await move(tx, receipts);
+      // Variants registered without stock are announced too, so read models learn they are out of stock.
+      const withoutStock = [...owners.keys()].filter((id) => !receipts.some((r) => r.variantId === id));
+      if (withoutStock.length > 0) await announce(tx, new Map(withoutStock.map((id) => [id, 0])));
+    },
+
+    async getAvailable(variantIds, tx) {
+      const ids = variantIds.filter(isUuid);
+      const found = await store.availableByVariant(tx ?? ctx.db, [...new Set(ids)]);
+      return new Map(variantIds.map((id) => [id, found.get(id) ?? 0]));
+    },
+
+    async reserve(tx, { reservationId, lines, expiresAt, reference }) {
+      // A retried reserve (same id) must not hold the stock twice.
+      if (await store.findReservation(tx, reservationId)) return;
+      const wanted = mergeLines(lines);
+      const unknown = wanted.filter((l) => !isUuid(l.variantId));
+      if (unknown.length > 0) throw new InsufficientStockError(unknown.map((l) => ({ variantId: l.variantId, requested: l.quantity, available: 0 })));
+      const locked = await store.lockSellableLevels(tx, wanted.map((l) => l.variantId));
+      const { allocations, shortages } = allocateReservation(wanted, locked);
+      if (shortages.length > 0) throw new InsufficientStockError(shortages);
+      await store.insertReservation(tx, { id: reservationId, reference, expiresAt }, allocations);
+      await writeLocked(
+        tx,
+        locked,
+        allocations.map((a) => ({
+          variantId: a.variantId,
+          locationId: a.locationId,
+          type: 'reservation' as const,
+          onHandDelta: 0,
+          reservedDelta: a.quantity,
+          reason: 'reserved',
+          reference,
+          actorId: null,
+        })),
+      );
+      const data: StockReservationChanged = { reservationId, reference, lines: wanted };
+      await ctx.publish(tx, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data });
+    },
+
+    async commitReservation(tx, reservationId) {
+      const closed = await store.closeReservation(tx, reservationId, 'committed');
+      if (!closed) {
+        const existing = await store.findReservation(tx, reservationId);
+        if (existing?.status === 'committed') return;
+        throw new ReservationNotActiveError(reservationId, existing ? (existing.status as 'released' | 'expired') : 'missing');
+      }
+      const lines = await store.reservationLines(tx, reservationId);
+      const locked = await store.lockLevels(tx, lockOrder(lines));
+      await writeLocked(
+        tx,
+        locked,
+        lines.map((l) => ({
+          variantId: l.variantId,
+          locationId: l.locationId,
+          type: 'sale' as const,
+          onHandDelta: -l.quantity,
+          reservedDelta: -l.quantity,
+          reason: 'sold',
+          reference: closed.reference,
+          actorId: null,
+        })),
+      );
+      const data: StockReservationChanged = { reservationId, reference: closed.reference, lines: totalsPerVariant(lines) };
+      await ctx.publish(tx, { type: InventoryEvents.StockCommitted, aggregateId: reservationId, data });
+    },
+
+    async releaseReservation(tx, reservationId, reason) {
+      await release(tx, reservationId, reason, 'released');
+    },
+
+    async restock(tx, lines, reason, reference) {
+      const wanted = mergeLines(lines).filter((l) => isUuid(l.variantId));
+      await move(
+        tx,
+        wanted.map((l) => ({
+          variantId: l.variantId,
+          locationId: DEFAULT_LOCATION_ID,
+          type: 'return' as const,
+          onHandDelta: l.quantity,
+          reservedDelta: 0,
+          reason,
+          reference,
+          actorId: null,
+        })),
+      );
+    },
+
+    async releaseExpired(limit = 200) {
+      const ids = await store.expiredReservationIds(ctx.db, limit);
+      let released = 0;
+      // One transaction per reservation: a failure on one does not hold back the others.
+      for (const id of ids) {
+        if (await ctx.transaction((tx) => release(tx, id, 'expired', 'expired'))) released++;
+      }
+      return released;
+    },
+  };
+}
+
+function totalsPerVariant(lines: { variantId: string; quantity: number }[]): ReservationLine[] {
+  return mergeLines(lines.map((l) => ({ variantId: l.variantId, quantity: l.quantity })));
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids from callers may be anything a client sent; a non-uuid can only be an unknown variant. */
+export const isUuid = (id: string) => UUID.test(id);

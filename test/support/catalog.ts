@@ -1,0 +1,112 @@
+import { DefaultQueryExecutor } from 'kysely';
+import sharp from 'sharp';
+import { newId } from '../../src/kernel/ids.ts';
+import type { BazaarModule } from '../../src/kernel/module.ts';
+import { currentWork } from '../../src/kernel/observability/context.ts';
+import { catalogModule } from '../../src/modules/catalog/index.ts';
+import { inventoryModule } from '../../src/modules/inventory/index.ts';
+import { startTestApp, type TestApp } from './app.ts';
+
+/**
+ * Factories for catalog and inventory tests: callers holding roles, categories and products made
+ * through the HTTP API, multipart bodies, and a per-request SQL statement counter.
+ */
+
+export const catalogModules: BazaarModule[] = [inventoryModule, catalogModule];
+
+/** Catalog and inventory on this file's own database; `extra` modules (e.g. a stub port) come first. */
+export function startCatalogApp(env: Record<string, string> = {}, extra: BazaarModule[] = []): Promise<TestApp> {
+  return startTestApp(env, { modules: [...extra, ...catalogModules] });
+}
+
+export interface Caller {
+  id: string;
+  token: string;
+}
+
+export async function caller(t: TestApp, roles: string[], id: string = newId()): Promise<Caller> {
+  return { id, token: await t.app.ctx.tokens.signAccess({ userId: id, roles, sessionId: newId() }) };
+}
+
+export const admin = (t: TestApp) => caller(t, ['admin']);
+export const seller = (t: TestApp) => caller(t, ['seller']);
+export const customer = (t: TestApp) => caller(t, ['customer']);
+export const warehouseStaff = (t: TestApp) => caller(t, ['warehouse_staff']);
+
+export async function category(t: TestApp, boss: Caller, name: string = `Things ${newId().slice(-8)}`, parentId?: string | null) {
+  const res = await t.post('/api/v1/categories', { name, ...(parentId !== undefined ? { parentId } : {}) }, { token: boss.token });
+  if (res.status !== 201) throw new Error(`creating category failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; name: string; slug: string; parentId: string | null; path: string[] };
+}
+
+/** A product body with one variant (unique SKU), overridable field by field. */
+export function productBody(categoryId: string, overrides: Record<string, unknown> = {}) {
+  const suffix = newId().slice(-12);
+  return {
+    name: `Enamel Mug ${suffix}`,
+    description: 'Holds coffee.',
+    categoryId,
+    brand: 'Kiln & Co',
+    attributes: { material: 'enamel', dishwasherSafe: true },
+    variants: [{ sku: `MUG-${suffix}`, price: { amount: 1999, currency: 'USD' }, stock: 10, options: { colour: 'white' } }],
+    ...overrides,
+  };
+}
+
+export async function product(t: TestApp, owner: Caller, categoryId: string, overrides: Record<string, unknown> = {}) {
+  const res = await t.post('/api/v1/products', productBody(categoryId, overrides), { token: owner.token });
+  if (res.status !== 201) throw new Error(`creating product failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Polls until `check` returns something truthy (events arrive through the relay, asynchronously). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+export async function png(width = 800, height = 600, colour = '#e11d48'): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
+}
+
+/** A multipart/form-data body: fields first, then the file, as a browser's FormData sends them. */
+export function multipartBody(file: { data: Buffer; filename: string; contentType: string }, fields: Record<string, string> = {}) {
+  const boundary = `----bazaar${newId().replace(/-/g, '')}`;
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(fields)) {
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+  }
+  parts.push(
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.filename}"\r\nContent-Type: ${file.contentType}\r\n\r\n`),
+    file.data,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
+  return { raw: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/**
+ * Counts the SQL statements each request runs, keyed by the `x-request-id` the test sends. Every
+ * statement passes Kysely's executor inside the request's work context; background work (relay,
+ * consumers, jobs) runs outside any request and is not counted.
+ */
+export function countQueries() {
+  const prototype = DefaultQueryExecutor.prototype as unknown as { executeQuery: (...args: unknown[]) => Promise<unknown> };
+  const inherited = prototype.executeQuery;
+  const counts = new Map<string, number>();
+  prototype.executeQuery = function (this: unknown, ...args: unknown[]) {
+    const requestId = currentWork()?.requestId;
+    if (requestId) counts.set(requestId, (counts.get(requestId) ?? 0) + 1);
+    return inherited.apply(this, args);
+  };
+  return {
+    of: (requestId: string) => counts.get(requestId) ?? 0,
+    stop: () => {
+      prototype.executeQuery = inherited;
+    },
+  };
+}
