@@ -165,6 +165,50 @@ describe('admin portal', () => {
     await context.close();
   });
 
+  it('an admin makes a colleague warehouse staff, who then sees inventory only and moves any seller’s stock', async () => {
+    await shop.t.post('/api/v1/auth/signup', { email: 'wes@admin.test', password: 'wes-pass-2026', name: 'Wes Warehouse' });
+    const adminContext = await shop.newContext();
+    const admin = await adminContext.newPage();
+    await signInToAdmin(admin, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD);
+    await admin.goto('/admin/users');
+    const row = admin.getByRole('row').filter({ hasText: 'wes@admin.test' });
+    await row.getByRole('button', { name: 'Edit roles of Wes Warehouse' }).click();
+    await row.getByRole('checkbox', { name: 'Warehouse' }).check();
+    await row.getByRole('checkbox', { name: 'Customer' }).uncheck();
+    await row.getByRole('button', { name: 'Save roles' }).click();
+    await row.getByText('Warehouse', { exact: true }).waitFor();
+    expect(await row.getByText('Customer', { exact: true }).count()).toBe(0);
+    await adminContext.close();
+
+    const context = await shop.newContext();
+    const page = await context.newPage();
+    const problems = watchConsole(page);
+    await signInToAdmin(page, 'wes@admin.test', 'wes-pass-2026');
+    const nav = page.getByRole('navigation', { name: 'Sections' });
+    await nav.getByRole('link', { name: 'Inventory' }).waitFor();
+    for (const hidden of ['Products', 'Orders', 'Coupons', 'Users & roles', 'Audit log']) expect(await nav.getByRole('link', { name: hidden }).count()).toBe(0);
+
+    await nav.getByRole('link', { name: 'Inventory' }).click();
+    await page.getByLabel('New location').fill('East warehouse');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByText('East warehouse').first().waitFor();
+
+    await page.getByRole('button', { name: /Rival Tent/ }).click();
+    expect(await page.getByTestId('stock-available').textContent()).toBe('4');
+    await page.getByLabel('From', { exact: true }).selectOption({ label: 'Main warehouse' });
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'East warehouse' });
+    await page.getByLabel('Quantity', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await page.getByText('Moved 3.').waitFor();
+    const table = page.getByRole('table').first();
+    await table.getByRole('row').filter({ hasText: 'East warehouse' }).filter({ hasText: '3' }).waitFor();
+    // Both warehouses sell online: moving stock between them leaves what shoppers can buy unchanged.
+    expect(await page.getByTestId('stock-available').textContent()).toBe('4');
+    await page.getByRole('cell', { name: 'Transfer in' }).waitFor();
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('a customer account is turned away from the portal', async () => {
     const { t } = shop;
     await t.post('/api/v1/auth/signup', { email: 'casey@admin.test', password: 'casey-pass-2026', name: 'Casey' });

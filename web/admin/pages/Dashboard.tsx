@@ -147,7 +147,7 @@ function CategoryBars() {
     .sort((a, b) => b.value - a.value)
     .slice(0, 8);
   return (
-    <Card title={`On the storefront${search.data ? ` · ${search.data.total} products` : ''}`}>
+    <Card title={`On the storefront${search.data ? ` · ${search.data.total} product${search.data.total === 1 ? '' : 's'}` : ''}`}>
       {search.isPending ? <Skeleton lines={4} /> : null}
       {search.isError ? <ErrorNotice error={search.error} what="Search" /> : null}
       {search.data && rows.length === 0 ? <p className="muted">No products on sale yet.</p> : null}
