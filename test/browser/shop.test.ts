@@ -180,6 +180,39 @@ describe('storefront', () => {
   });
 });
 
+describe('sessions', () => {
+  it('renews an expired access token with the refresh token, and signs out when that is spent too', async () => {
+    const signup = await shop.t.post('/api/v1/auth/signup', { email: 'sam@shop.test', password: 'sam-shops-2026', name: 'Sam Sleeper' });
+    const { user, refreshToken } = signup.body;
+    const context = await shop.newContext();
+    await context.addInitScript(
+      ([session]) => {
+        if (!sessionStorage.getItem('seeded')) {
+          localStorage.setItem('bazaar.shop.session', session!);
+          sessionStorage.setItem('seeded', '1');
+        }
+      },
+      [JSON.stringify({ accessToken: 'expired.access.token', refreshToken, user })],
+    );
+    const page = await context.newPage();
+    await page.goto('/wishlist');
+    await page.getByText('Nothing saved yet').waitFor();
+    const renewed = await page.evaluate(() => JSON.parse(localStorage.getItem('bazaar.shop.session')!));
+    expect(renewed.accessToken).not.toBe('expired.access.token');
+    expect(renewed.refreshToken).not.toBe(refreshToken);
+
+    // The first refresh token was rotated away: a session still holding it cannot be renewed.
+    await page.evaluate(
+      ([stale]) => localStorage.setItem('bazaar.shop.session', stale!),
+      [JSON.stringify({ accessToken: 'expired.access.token', refreshToken, user })],
+    );
+    await page.goto('/wishlist');
+    await page.waitForURL(/\/signin\?next=(%2F|\/)wishlist/);
+    expect(await page.evaluate(() => localStorage.getItem('bazaar.shop.session'))).toBeNull();
+    await context.close();
+  });
+});
+
 describe('the web apps on the server', () => {
   it('call only API paths and methods the server documents in /openapi.json', async () => {
     const doc = (await shop.t.get('/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
