@@ -1,6 +1,7 @@
 import { DefaultQueryExecutor } from 'kysely';
 import sharp from 'sharp';
 import { newId } from '../../src/kernel/ids.ts';
+import type { BuildOptions } from '../../src/app.ts';
 import type { BazaarModule } from '../../src/kernel/module.ts';
 import { currentWork } from '../../src/kernel/observability/context.ts';
 import { catalogModule } from '../../src/modules/catalog/index.ts';
@@ -15,8 +16,8 @@ import { startTestApp, type TestApp } from './app.ts';
 export const catalogModules: BazaarModule[] = [inventoryModule, catalogModule];
 
 /** Catalog and inventory on this file's own database; `extra` modules (e.g. a stub port) come first. */
-export function startCatalogApp(env: Record<string, string> = {}, extra: BazaarModule[] = []): Promise<TestApp> {
-  return startTestApp(env, { modules: [...extra, ...catalogModules] });
+export function startCatalogApp(env: Record<string, string> = {}, extra: BazaarModule[] = [], options: Partial<BuildOptions> = {}): Promise<TestApp> {
+  return startTestApp(env, { modules: [...extra, ...catalogModules], ...options });
 }
 
 export interface Caller {
