@@ -176,6 +176,8 @@ describe('admin portal', () => {
     await row.getByRole('checkbox', { name: 'Warehouse' }).check();
     await row.getByRole('checkbox', { name: 'Customer' }).uncheck();
     await row.getByRole('button', { name: 'Save roles' }).click();
+    // Saved: the row leaves edit mode and shows the new roles as badges.
+    await row.getByRole('button', { name: 'Edit roles of Wes Warehouse' }).waitFor();
     await row.getByText('Warehouse', { exact: true }).waitFor();
     expect(await row.getByText('Customer', { exact: true }).count()).toBe(0);
     await adminContext.close();

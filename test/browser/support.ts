@@ -51,7 +51,7 @@ export async function startShop(env: Record<string, string> = {}): Promise<Shop>
     async newContext(viewport = DESKTOP) {
       const context = await browser.newContext({ baseURL: baseUrl, viewport, deviceScaleFactor: 1, locale: 'en-US', timezoneId: 'UTC' });
       // Generous: two test files share two cores with their servers and browsers.
-      context.setDefaultTimeout(20_000);
+      context.setDefaultTimeout(30_000);
       return context;
     },
     async close() {
