@@ -335,7 +335,7 @@ export async function imagesOf(db: Db, productIds: string[]): Promise<ImageRecor
 }
 
 export async function countImages(db: Db, productId: string): Promise<number> {
-  const { rows } = await sql<any>`select count(*)::int as n, coalesce(max(position), -1) as last from catalog.images where product_id = ${productId}`.execute(db);
+  const { rows } = await sql<any>`select count(*)::int as n from catalog.images where product_id = ${productId}`.execute(db);
   return rows[0].n;
 }
 
