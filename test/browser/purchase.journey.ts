@@ -124,6 +124,23 @@ describe('buying', () => {
     await context.close();
   });
 
+  it('a shopper saves a product to the wishlist, finds it there, and removes it', async () => {
+    const context = await shop.newContext();
+    const page = await context.newPage();
+    await page.goto('/signin?next=/search%3Fq%3Dgrinder');
+    await page.getByLabel('Email').fill('jamie@purchase.test');
+    await page.getByLabel('Password').fill('jamie-buys-2026');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('region', { name: 'Products' }).getByRole('link', { name: /Coffee Grinder/ }).click();
+    await page.getByRole('button', { name: /Save to wishlist/ }).click();
+    await page.getByRole('button', { name: /Saved to wishlist/ }).waitFor();
+    await page.goto('/wishlist');
+    await page.getByRole('link', { name: /Coffee Grinder/ }).waitFor();
+    await page.getByRole('button', { name: 'Remove Coffee Grinder from wishlist' }).click();
+    await page.getByText('Nothing saved yet').waitFor();
+    await context.close();
+  });
+
   it('an admin refunds the paid order, and the customer sees it refunded', async () => {
     const context = await shop.newContext();
     const page = await context.newPage();
