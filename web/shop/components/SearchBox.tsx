@@ -91,7 +91,7 @@ export function SearchBox() {
         className="search-input"
         type="search"
         name="q"
-        placeholder="Search products, brands and more"
+        placeholder="Search products and brands"
         autoComplete="off"
         spellCheck={false}
         role="combobox"
