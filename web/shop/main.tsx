@@ -13,7 +13,9 @@ const client = createQueryClient();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ApiProvider api={api} client={client}>
-      <BrowserRouter>
+      {/* Without transitions a URL change renders at once: inputs and checkboxes whose value lives in
+          the query string (filters, search boxes) must not lag behind what the person just did. */}
+      <BrowserRouter useTransitions={false}>
         <App />
       </BrowserRouter>
     </ApiProvider>
