@@ -32,7 +32,7 @@ const SECTIONS: Section[] = [
   { to: '/products', label: 'Products', anyOf: ['catalog:write-own-products'], element: <Products />, icon: 'M4 7l8-4 8 4v10l-8 4-8-4z M4 7l8 4 8-4 M12 11v10' },
   { to: '/categories', label: 'Categories', anyOf: ['catalog:manage-categories'], element: <Categories />, icon: 'M4 5h6v6H4z M14 5h6v6h-6z M4 15h6v6H4z M14 15h6v6h-6z' },
   { to: '/inventory', label: 'Inventory', anyOf: ['inventory:read'], element: <Inventory />, icon: 'M3 9l9-6 9 6v12H3z M8 21v-7h8v7' },
-  { to: '/orders', label: 'Orders', anyOf: ['orders:read-any', 'catalog:write-own-products'], element: <Orders />, icon: 'M6 3h12l2 4v14H4V7z M4 7h16 M9 11h6' },
+  { to: '/orders', label: 'Orders', anyOf: ['orders:read-any', 'orders:read-own-groups'], element: <Orders />, icon: 'M6 3h12l2 4v14H4V7z M4 7h16 M9 11h6' },
   { to: '/coupons', label: 'Coupons', anyOf: ['promotions:manage'], element: <Coupons />, icon: 'M3 8a2 2 0 0 0 0 4v5h18v-5a2 2 0 0 0 0-4V3H3z M14 3v18' },
   { to: '/users', label: 'Users & roles', anyOf: ['users:read-any'], element: <Users />, icon: 'M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8z M2 21a7 7 0 0 1 14 0 M17 11a3 3 0 1 0 0-6 M22 21a6 6 0 0 0-4-5.6' },
   { to: '/dead-letters', label: 'Dead letters', anyOf: ['events:manage'], element: <DeadLetters />, icon: 'M3 5h18v14H3z M3 5l9 7 9-7' },

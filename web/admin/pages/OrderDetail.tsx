@@ -134,8 +134,8 @@ function OrderView({ order }: { order: Order }) {
                   group={g}
                   index={i}
                   order={order}
-                  mayShip={(admin || g.sellerId === session.user.id) && can('catalog:write-own-products') && ['paid', 'processing'].includes(order.status)}
-                  mayDeliver={admin && g.status === 'shipped'}
+                  mayShip={can('orders:ship') && (admin || g.sellerId === session.user.id) && ['paid', 'processing'].includes(order.status)}
+                  mayDeliver={can('orders:deliver') && g.status === 'shipped'}
                   onShipped={(o) => changed(o, 'Marked shipped.')}
                   onDeliver={() => deliver.mutate(g.id)}
                   delivering={deliver.isPending && deliver.variables === g.id}
@@ -145,7 +145,7 @@ function OrderView({ order }: { order: Order }) {
             {deliver.isError ? <Notice tone="error">{describeError(deliver.error)}</Notice> : null}
           </Card>
 
-          {can('payments:refund') || can('orders:read-any') ? <Payments order={order} mayRefund={can('payments:refund')} onRefunded={() => setNotice('Refund requested.')} /> : null}
+          {can('payments:read-any') ? <Payments order={order} mayRefund={can('payments:refund')} onRefunded={() => setNotice('Refund requested.')} /> : null}
         </div>
 
         <aside className="stack">
