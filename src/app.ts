@@ -156,7 +156,12 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
 
   for (const module of modules) await module.onStart?.(ctx);
   if (freshDatabase && config.DEMO_DATA) {
-    for (const module of modules) await module.seedDemo?.(ctx);
+    for (const module of modules) {
+      if (!module.seedDemo) continue;
+      const started = Date.now();
+      await module.seedDemo(ctx);
+      logger.info({ module: module.name, ms: Date.now() - started }, 'demo data loaded');
+    }
   }
 
   const jobs = createJobRunner({ db, logger, instanceId, jobs: modules.flatMap((m) => m.jobs ?? []), ctx });

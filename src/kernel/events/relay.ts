@@ -57,9 +57,13 @@ export function createRelay(options: {
         await bus.publish(outboxRowToEnvelope(row));
         metrics.eventsPublished.inc({ type: row.type });
         done.push(row.seq);
+        // PGlite runs queries synchronously on this thread and its promises resolve as microtasks, so a
+        // long backlog would starve timers and sockets (HTTP requests, start-up) until it is drained.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       } catch (error) {
-        // Stop this aggregate here so its later events never overtake this one.
-        logger.warn({ err: error, eventId: row.id, eventType: row.type }, 'publishing event failed; will retry');
+        // Stop this aggregate here so its later events never overtake this one. During shutdown the
+        // bus refuses everything and the rows simply wait for the next start: not worth a warning each.
+        if (!stopping) logger.warn({ err: error, eventId: row.id, eventType: row.type }, 'publishing event failed; will retry');
         break;
       }
     }

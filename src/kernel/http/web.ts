@@ -1,12 +1,20 @@
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream, existsSync, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpApp } from '../module.ts';
 
 /** Where `npm run build:web` (scripts/build-web.mjs) writes the storefront and the admin portal. */
-export const WEB_DIST = fileURLToPath(new URL('../../../web/dist/', import.meta.url));
+export const WEB_DIST = join(projectRoot(), 'web', 'dist');
+
+// The same code runs from src/ (tsx, tests) and bundled into dist/bazaar.mjs, so the web apps are
+// found from the project root (the nearest package.json) rather than from this file's own depth.
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 /** Paths the API process answers itself; a miss under them is a problem+json 404, never a web page. */
 const SERVER_PATHS = ['/api/', '/api', '/docs', '/openapi.json', '/healthz', '/readyz', '/metrics', '/media/'];

@@ -187,7 +187,12 @@ describe('cash on delivery', () => {
       return list[0]?.status === 'captured' ? list : undefined;
     });
     expect(payments).toHaveLength(1);
-    expect((await orderOf(shop, res.body.id)).payment.status).toBe('captured');
+    // The order learns of the capture from payments' event, a moment after payments records it.
+    const captured = await eventually(async () => {
+      const order = await orderOf(shop, res.body.id);
+      return order.payment.status === 'captured' ? order : undefined;
+    });
+    expect(captured.payment.status).toBe('captured');
     expect(shop.gateway.charges.has(payments[0]!.id)).toBe(false);
   });
 });
