@@ -68,6 +68,9 @@ describe('HTTP conventions every endpoint shares', () => {
     expect(res.body).toEqual({ name: 'a', quantity: 2 });
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    // Plain-HTTP installs (a laptop, a LAN address) must keep loading their scripts over http.
+    expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(res.headers['strict-transport-security']).toBeUndefined();
     expect(res.headers['x-correlation-id']).toBe('checkout-42');
     expect(res.headers['x-request-id']).toBeTruthy();
   });

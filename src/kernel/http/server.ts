@@ -71,8 +71,13 @@ export async function createHttpServer(options: {
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
         connectSrc: ["'self'"],
+        // TLS is terminated in front of Bazaar in production; on plain HTTP (a laptop, a LAN address)
+        // this directive would make browsers fetch the apps' scripts over https and fail.
+        upgradeInsecureRequests: null,
       },
     },
+    // Likewise HSTS belongs to whoever terminates TLS.
+    strictTransportSecurity: false,
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
   const origins = config.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean);
