@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+/**
+ * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
+ *
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--port 3320]
+ *
+ * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
+ * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
+ * `buyers` customers, then measures from this process, with `buyers` concurrent loops:
+ *   1. add-to-cart: POST /cart/items, closed loop;
+ *   2. full checkout per buyer: add to cart -> POST /orders (pm_card_visa) -> poll GET /orders/{id}
+ *      until `paid`; reports checkouts/s, p50/p99 of the whole checkout and of order-to-paid;
+ *   3. the race: 40 buyers at once for a product with stock 10, three rounds: accepted orders, 409s,
+ *      stock left, and paid orders (zero oversell means accepted = 10 and stock 0).
+ * Writes bench/results/checkout.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+
+const args = process.argv.slice(2);
+const arg = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const buyersCount = Number(arg('buyers', '16'));
+const duration = Number(arg('duration', '20')) * 1000;
+const port = Number(arg('port', '3320'));
+const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
+const dbName = 'bazaar_bench_checkout';
+const dbUrl = new URL(adminUrl);
+dbUrl.pathname = `/${dbName}`;
+const API = `http://127.0.0.1:${port}/api/v1`;
+const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-42' };
+
+async function freshDatabase() {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${dbName} with (force)`);
+  await admin.query(`create database ${dbName}`);
+  await admin.end();
+}
+
+async function startServer() {
+  const child = spawn('node', ['dist/bazaar.mjs', 'start'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl.toString(),
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      DEMO_DATA: '0',
+      RATE_LIMIT_AUTH_PER_MIN: '0',
+      PASSWORD_HASH_COST: '10',
+      RELAY_INTERVAL_MS: '200',
+      ADMIN_EMAIL: ADMIN.email,
+      ADMIN_PASSWORD: ADMIN.password,
+      DATA_DIR: `/tmp/${dbName}`,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+    } catch {}
+    await sleep(100);
+  }
+  child.kill();
+  throw new Error('server did not start');
+}
+
+async function call(method, path, { token, body, headers = {} } = {}) {
+  const response = await fetch(`${API}${path}`, {
+    method,
+    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+const percentile = (values, p) => {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 10) / 10;
+};
+
+const address = { name: 'Bench Buyer', line1: '1 Load St', city: 'Testville', postalCode: '12345', country: 'US' };
+
+async function setup() {
+  const admin = (await call('POST', '/auth/login', { body: ADMIN })).body.accessToken;
+  const category = (await call('POST', '/categories', { token: admin, body: { name: 'Bench' } })).body.id;
+  const seller = (await call('POST', '/auth/signup', { body: { email: 'bench-seller@example.com', password: 'bench-seller-42', name: 'Seller', role: 'seller' } })).body.accessToken;
+  const products = [];
+  for (let i = 0; i < 20; i++) {
+    const res = await call('POST', '/products', {
+      token: seller,
+      body: { name: `Bench product ${i}`, description: 'For load', categoryId: category, variants: [{ sku: `B-${i}`, price: { amount: 1000 + i, currency: 'USD' }, stock: 1_000_000 }] },
+    });
+    products.push({ productId: res.body.id, variantId: res.body.variants[0].id });
+  }
+  const buyers = [];
+  for (let i = 0; i < Math.max(2 * buyersCount, 40); i++) {
+    const res = await call('POST', '/auth/signup', { body: { email: `buyer${i}@example.com`, password: 'bench-buyer-42', name: `Buyer ${i}` } });
+    buyers.push(res.body.accessToken);
+  }
+  return { admin, seller, category, products, buyers };
+}
+
+async function closedLoop(workers, fn) {
+  const latencies = [];
+  let errors = 0;
+  const end = Date.now() + duration;
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      let i = 0;
+      while (Date.now() < end) {
+        const started = performance.now();
+        try {
+          await fn(w, i++, latencies);
+          latencies.push(performance.now() - started);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { count: latencies.length, perSecond: Math.round((latencies.length / duration) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+}
+
+async function main() {
+  await freshDatabase();
+  const server = await startServer();
+  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000 };
+  try {
+    const shop = await setup();
+
+    results.addToCart = await closedLoop(buyersCount, async (w, i) => {
+      const item = shop.products[i % shop.products.length];
+      const res = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
+      if (res.status !== 201) throw new Error(String(res.status));
+    });
+    console.log('add to cart', results.addToCart);
+
+    const toPaid = [];
+    // Other buyers than the add-to-cart phase's, whose carts are now full.
+    results.checkout = await closedLoop(buyersCount, async (worker, i) => {
+      const w = buyersCount + worker;
+      const item = shop.products[(w + i) % shop.products.length];
+      // Each checkout starts from a cart holding exactly this one line.
+      const cart = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
+      if (cart.status !== 201) throw new Error(`cart ${cart.status}`);
+      const placedAt = performance.now();
+      const order = await call('POST', '/orders', {
+        token: shop.buyers[w],
+        headers: { 'idempotency-key': `bench-${w}-${i}-${Date.now()}` },
+        body: { shippingAddress: address, payment: { method: 'card', token: 'pm_card_visa' } },
+      });
+      if (order.status !== 201) throw new Error(`order ${order.status}`);
+      for (;;) {
+        const seen = await call('GET', `/orders/${order.body.id}`, { token: shop.buyers[w] });
+        if (seen.body.status === 'paid') break;
+        if (seen.body.status === 'payment_failed') throw new Error('payment failed');
+        await sleep(20);
+      }
+      toPaid.push(performance.now() - placedAt);
+    });
+    results.checkout.orderToPaidP50 = percentile(toPaid, 50);
+    results.checkout.orderToPaidP99 = percentile(toPaid, 99);
+    console.log('checkout', results.checkout);
+
+    results.race = [];
+    for (let round = 1; round <= 3; round++) {
+      const created = await call('POST', '/products', {
+        token: shop.seller,
+        body: { name: `Last units ${round}`, description: 'race', categoryId: shop.category, variants: [{ sku: `RACE-${round}`, price: 2500, stock: 10 }] },
+      });
+      const { id: productId, variants } = created.body;
+      const answers = await Promise.all(
+        shop.buyers.slice(0, 40).map((token) =>
+          call('POST', '/orders', { token, body: { items: [{ productId, variantId: variants[0].id, quantity: 1 }], shippingAddress: address, payment: { method: 'card', token: 'pm_card_visa' } } }),
+        ),
+      );
+      const accepted = answers.filter((a) => a.status === 201);
+      await sleep(1500);
+      let paid = 0;
+      for (const a of accepted) if ((await call('GET', `/orders/${a.body.id}`, { token: shop.buyers[answers.indexOf(a)] })).body.status === 'paid') paid++;
+      const stock = (await call('GET', `/inventory/${variants[0].id}`, { token: shop.seller })).body;
+      const row = { round, accepted: accepted.length, conflicts: answers.filter((a) => a.status === 409).length, other: answers.filter((a) => a.status !== 201 && a.status !== 409).length, paid, onHand: stock.onHand, available: stock.available };
+      results.race.push(row);
+      console.log('race', row);
+    }
+  } finally {
+    server.kill('SIGTERM');
+  }
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/checkout.json', JSON.stringify(results, null, 2));
+}
+
+await main();
