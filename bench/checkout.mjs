@@ -110,6 +110,7 @@ async function setup() {
 async function closedLoop(workers, fn) {
   const latencies = [];
   let errors = 0;
+  const errorKinds = {};
   const end = Date.now() + duration;
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
@@ -119,13 +120,15 @@ async function closedLoop(workers, fn) {
         try {
           await fn(w, i++, latencies);
           latencies.push(performance.now() - started);
-        } catch {
+        } catch (error) {
           errors++;
+          const kind = error?.cause?.code ?? error?.message ?? String(error);
+          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
         }
       }
     }),
   );
-  return { count: latencies.length, perSecond: Math.round((latencies.length / duration) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { count: latencies.length, perSecond: Math.round((latencies.length / duration) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, ...(errors > 0 ? { errorKinds } : {}) };
 }
 
 async function main() {
@@ -138,7 +141,7 @@ async function main() {
     results.addToCart = await closedLoop(buyersCount, async (w, i) => {
       const item = shop.products[i % shop.products.length];
       const res = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
-      if (res.status !== 201) throw new Error(String(res.status));
+      if (res.status !== 201) throw new Error(`${res.status} ${res.body?.type ?? ''}`);
     });
     console.log('add to cart', results.addToCart);
 
@@ -149,14 +152,14 @@ async function main() {
       const item = shop.products[(w + i) % shop.products.length];
       // Each checkout starts from a cart holding exactly this one line.
       const cart = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
-      if (cart.status !== 201) throw new Error(`cart ${cart.status}`);
+      if (cart.status !== 201) throw new Error(`cart ${cart.status} ${cart.body?.type ?? ''}`);
       const placedAt = performance.now();
       const order = await call('POST', '/orders', {
         token: shop.buyers[w],
         headers: { 'idempotency-key': `bench-${w}-${i}-${Date.now()}` },
         body: { shippingAddress: address, payment: { method: 'card', token: 'pm_card_visa' } },
       });
-      if (order.status !== 201) throw new Error(`order ${order.status}`);
+      if (order.status !== 201) throw new Error(`order ${order.status} ${order.body?.type ?? ''}`);
       for (;;) {
         const seen = await call('GET', `/orders/${order.body.id}`, { token: shop.buyers[w] });
         if (seen.body.status === 'paid') break;

@@ -56,11 +56,17 @@ export function createCarts(ctx: ModuleContext) {
   const stock = () => ctx.ports.get<StockPort>(STOCK_PORT);
   const promotions = () => ctx.ports.get<PromotionsPort>(PROMOTIONS_PORT);
 
-  async function priced(cart: CartRecord, items: CartItemRecord[]): Promise<CartLine[]> {
+  async function priced(cart: CartRecord, items: CartItemRecord[], known?: { variant: PurchasableVariant; available: number }): Promise<CartLine[]> {
     if (items.length === 0) return [];
-    const ids = items.map((i) => i.variantId);
-    const [variants, available] = await Promise.all([catalog().getVariants(ids), stock().getAvailable(ids)]);
-    return priceLines(items, new Map(variants.map((v) => [v.variantId, v])), available, cart.currency);
+    const ids = items.map((i) => i.variantId).filter((id) => id !== known?.variant.variantId);
+    const [variants, available] =
+      ids.length > 0 ? await Promise.all([catalog().getVariants(ids), stock().getAvailable(ids)]) : [[], new Map<string, number>()];
+    const byVariant = new Map(variants.map((v) => [v.variantId, v]));
+    if (known) {
+      byVariant.set(known.variant.variantId, known.variant);
+      available.set(known.variant.variantId, known.available);
+    }
+    return priceLines(items, byVariant, available, cart.currency);
   }
 
   async function couponFor(code: string, lines: CartLine[], cart: CartRecord, userId: string | null): Promise<CouponView> {
@@ -75,7 +81,17 @@ export function createCarts(ctx: ModuleContext) {
   }
 
   async function view(cart: CartRecord, userId: string | null, couponCode = cart.couponCode): Promise<CartView> {
-    const lines = await priced(cart, await store.listItems(ctx.db, cart.id));
+    return viewOf(cart, userId, await store.listItems(ctx.db, cart.id), undefined, couponCode);
+  }
+
+  async function viewOf(
+    cart: CartRecord,
+    userId: string | null,
+    items: CartItemRecord[],
+    known?: { variant: PurchasableVariant; available: number },
+    couponCode = cart.couponCode,
+  ): Promise<CartView> {
+    const lines = await priced(cart, items, known);
     const subtotal = subtotalOf(lines, cart.currency);
     const coupon = couponCode ? await couponFor(couponCode, lines, cart, userId) : null;
     const discount = coupon?.discount ?? { amount: 0, currency: cart.currency };
@@ -139,7 +155,11 @@ export function createCarts(ctx: ModuleContext) {
     view,
 
     async addItem(cart: CartRecord, userId: string | null, input: { productId: string; variantId?: string; quantity: number }): Promise<CartView> {
-      const variant = await variantToAdd(input.productId, input.variantId);
+      // With the variant named, its description and its stock are read at the same time.
+      const [variant, knownAvailable] = await Promise.all([
+        variantToAdd(input.productId, input.variantId),
+        input.variantId ? availableOf(input.variantId) : undefined,
+      ]);
       if (variant.price.currency !== cart.currency) {
         if ((await store.countItems(ctx.db, cart.id)) > 0) {
           throw conflict('currency-mismatch', `This cart is in ${cart.currency}; ${variant.productName} is priced in ${variant.price.currency}`);
@@ -147,7 +167,7 @@ export function createCarts(ctx: ModuleContext) {
         await store.touchCart(ctx.db, cart.id, { currency: variant.price.currency });
         cart = { ...cart, currency: variant.price.currency };
       }
-      const available = await availableOf(variant.variantId);
+      const available = knownAvailable ?? (await availableOf(variant.variantId));
       const result = await store.addToLine(
         ctx.db,
         cart.id,
@@ -170,7 +190,9 @@ export function createCarts(ctx: ModuleContext) {
         }
         throw insufficientStock(variant.variantId, requested, available);
       }
-      return view(cart, userId);
+      // The write returned the whole cart, and the added line's variant and stock are known: only the
+      // other lines are priced, with one catalog call and one stock call.
+      return viewOf(cart, userId, result.items, { variant, available });
     },
 
     async setQuantity(cart: CartRecord, userId: string | null, itemId: string, quantity: number): Promise<CartView> {

@@ -84,17 +84,21 @@ export async function countItems(db: Db, cartId: string): Promise<number> {
 
 /**
  * Adds `quantity` to the cart's line for the variant (creating it), in one statement that also marks
- * the cart active. The line grows only while the new total stays within `maxTotal`; otherwise nothing
- * changes and the current quantity is returned, so the caller can say how many are available.
+ * the cart active and returns every line of the cart as it now is, so the caller can show the cart
+ * without reading it again. The line grows only while the new total stays within `maxTotal`; otherwise
+ * nothing changes (`added` is false) and the lines show the current quantity, so the caller can say
+ * how many are available.
  */
 export async function addToLine(
   db: Db,
   cartId: string,
   line: Omit<CartItemRecord, 'id'>,
   maxTotal: number,
-): Promise<{ added: true; itemId: string; quantity: number } | { added: false; quantity: number }> {
+): Promise<{ added: boolean; quantity: number; items: CartItemRecord[] }> {
   const cap = Math.min(maxTotal, MAX_LINE_QUANTITY);
-  const { rows } = await sql<{ id: string; quantity: number }>`
+  // The statement's snapshot does not see its own upsert: the written line comes from `returning`,
+  // every other line (and the unchanged one, when nothing was written) from the table.
+  const { rows } = await sql<Record<string, any>>`
     with line as (
       insert into cart.items (id, cart_id, product_id, variant_id, quantity, seen_unit_price, seen_currency, name, sku, options)
       select ${newId()}, ${cartId}, ${line.productId}, ${line.variantId}, ${line.quantity}, ${line.seenUnitPrice},
@@ -105,15 +109,19 @@ export async function addToLine(
             seen_unit_price = excluded.seen_unit_price, seen_currency = excluded.seen_currency,
             name = excluded.name, sku = excluded.sku, options = excluded.options, updated_at = now()
         where cart.items.quantity + excluded.quantity <= ${cap}::int
-      returning id, quantity
+      returning *
     ), activity as (
       update cart.carts set updated_at = now(), abandoned_at = null where id = ${cartId}
     )
-    select id, quantity from line`.execute(db);
-  if (rows[0]) return { added: true, itemId: rows[0].id, quantity: rows[0].quantity };
-  const current = await sql<{ quantity: number }>`
-    select quantity from cart.items where cart_id = ${cartId} and variant_id = ${line.variantId}`.execute(db);
-  return { added: false, quantity: current.rows[0]?.quantity ?? 0 };
+    select *, true as written from line
+    union all
+    select i.*, false as written from cart.items i
+    where i.cart_id = ${cartId} and not exists (select 1 from line where line.variant_id = i.variant_id)
+    order by created_at, id`.execute(db);
+  const items = rows.map(toItem);
+  const written = rows.find((r) => r.written);
+  const current = written ?? rows.find((r) => r.variant_id === line.variantId);
+  return { added: !!written, quantity: current?.quantity ?? 0, items };
 }
 
 export async function setLineQuantity(db: Db, cartId: string, itemId: string, quantity: number, seen: { unitPrice: number; currency: string } | null): Promise<void> {
