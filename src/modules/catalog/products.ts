@@ -111,29 +111,23 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
     const available = await stock().getAvailable(variants.map((v) => v.id));
     const variantsOf = groupBy(variants, (v) => v.productId);
     const imagesOf = groupBy(images, (i) => i.productId);
-    return products.map((p) => ({
-      id: p.id,
-      sellerId: p.sellerId,
-      name: p.name,
-      description: p.description,
-      categoryId: p.categoryId,
-      categoryPath: paths.get(p.categoryId) ?? [p.categoryId],
-      brand: p.brand,
-      attributes: p.attributes,
-      status: p.status,
-      variants: (variantsOf.get(p.id) ?? []).map((v) => ({
-        id: v.id,
-        sku: v.sku,
-        price: v.price,
-        options: v.options,
-        weightGrams: v.weightGrams,
-        available: available.get(v.id) ?? 0,
-      })),
-      images: (imagesOf.get(p.id) ?? []).map(imageView),
-      rating: { average: p.ratingAverage, count: p.ratingCount },
-      createdAt: p.createdAt.toISOString(),
-      updatedAt: p.updatedAt.toISOString(),
-    }));
+    return products.map((p) =>
+      present(
+        { ...p, categoryPath: paths.get(p.categoryId) ?? [p.categoryId], variants: variantsOf.get(p.id) ?? [], images: imagesOf.get(p.id) ?? [] },
+        available,
+      ),
+    );
+  }
+
+  /**
+   * One storefront or management page: one statement for the products with their variants, images and
+   * category paths, then one stock lookup for all of them.
+   */
+  async function page(filter: store.ProductFilter): Promise<ProductView[]> {
+    const rows = await store.listProductViews(ctx.db, filter);
+    if (rows.length === 0) return [];
+    const available = await stock().getAvailableForProducts(rows.map((p) => p.id));
+    return rows.map((p) => present(p, available));
   }
 
   async function announce(tx: Db, type: string, productId: string) {
@@ -198,12 +192,15 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
 
   return {
     views,
+    page,
     viewOf,
 
     async get(viewer: Viewer | undefined, id: string): Promise<ProductView> {
-      const product = isUuid(id) ? await store.findProduct(ctx.db, id) : undefined;
+      if (!isUuid(id)) throw notFound('Product');
+      // Stock needs only the id, so both round trips run at once (on PGlite they simply queue).
+      const [product, available] = await Promise.all([store.findProductView(ctx.db, id), stock().getAvailableForProducts([id])]);
       if (!product || !maySee(viewer, product)) throw notFound('Product');
-      return (await views(ctx.db, [product]))[0]!;
+      return present(product, available);
     },
 
     async create(actor: Actor, input: NewProduct): Promise<ProductView> {
@@ -404,6 +401,32 @@ export async function republish(tx: Db, productIds: string[]): Promise<void> {
       await writeToOutbox(tx, { type: CatalogEvents.ProductUpdated, aggregateId: snapshot.id, data });
     }
   }
+}
+
+function present(p: store.ProductViewRow, available: ReadonlyMap<string, number>): ProductView {
+  return {
+    id: p.id,
+    sellerId: p.sellerId,
+    name: p.name,
+    description: p.description,
+    categoryId: p.categoryId,
+    categoryPath: p.categoryPath,
+    brand: p.brand,
+    attributes: p.attributes,
+    status: p.status,
+    variants: p.variants.map((v) => ({
+      id: v.id,
+      sku: v.sku,
+      price: v.price,
+      options: v.options,
+      weightGrams: v.weightGrams,
+      available: available.get(v.id) ?? 0,
+    })),
+    images: p.images.map(imageView),
+    rating: { average: p.ratingAverage, count: p.ratingCount },
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
 }
 
 function variantRecord(productId: string, v: VariantInput): VariantRecord {

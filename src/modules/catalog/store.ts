@@ -174,6 +174,11 @@ export interface ProductFilter {
 
 /** Newest first by id; the id is unique and time-ordered, so pages never repeat or skip a product. */
 export async function listProducts(db: Db, f: ProductFilter): Promise<ProductRecord[]> {
+  const { rows } = await productPage(f).execute(db);
+  return rows.map(toProduct);
+}
+
+function productPage(f: ProductFilter) {
   const where: RawBuilder<unknown>[] = [sql`p.deleted_at is null`];
   if (f.storefrontOnly) where.push(sql`p.status = 'active' and p.seller_active`);
   if (f.status) where.push(sql`p.status = ${f.status}`);
@@ -181,12 +186,55 @@ export async function listProducts(db: Db, f: ProductFilter): Promise<ProductRec
   if (f.categoryId) where.push(sql`p.category_id in (select id from catalog.categories where path @> array[${f.categoryId}::uuid])`);
   if (f.q) where.push(sql`p.name ilike ${`%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`);
   if (f.beforeId) where.push(sql`p.id < ${f.beforeId}::uuid`);
-  const { rows } = await sql`
+  return sql`
     select p.* from catalog.products p
     where ${sql.join(where, sql` and `)}
     order by p.id desc
-    limit ${f.limit}`.execute(db);
-  return rows.map(toProduct);
+    limit ${f.limit}`;
+}
+
+/** A product with everything its API view needs from catalog, read in the same statement. */
+export interface ProductViewRow extends ProductRecord {
+  categoryPath: string[];
+  variants: VariantRecord[];
+  images: ImageRecord[];
+}
+
+// Correlated aggregates run only for the rows that survive `limit`, each through its by-product index.
+const viewColumns = sql`
+  p.*,
+  c.path as category_path,
+  (select coalesce(json_agg(json_build_object(
+            'id', v.id, 'sku', v.sku, 'price_amount', v.price_amount, 'price_currency', v.price_currency,
+            'options', v.options, 'weight_grams', v.weight_grams) order by v.position, v.id), '[]'::json)
+     from catalog.variants v where v.product_id = p.id and v.removed_at is null) as variants_json,
+  (select coalesce(json_agg(json_build_object('id', i.id, 'alt', i.alt, 'media_key', i.media_key) order by i.position, i.id), '[]'::json)
+     from catalog.images i where i.product_id = p.id) as images_json`;
+
+const parseJson = (value: unknown): any[] => (typeof value === 'string' ? JSON.parse(value) : (value as any[]) ?? []);
+
+const toProductView = (r: any): ProductViewRow => ({
+  ...toProduct(r),
+  categoryPath: r.category_path == null ? [r.category_id] : parsePath(r.category_path),
+  variants: parseJson(r.variants_json).map((v) => toVariant({ ...v, product_id: r.id })),
+  images: parseJson(r.images_json).map((i) => toImage({ ...i, product_id: r.id })),
+});
+
+export async function findProductView(db: Db, id: string): Promise<ProductViewRow | undefined> {
+  const { rows } = await sql`
+    select ${viewColumns}
+    from catalog.products p left join catalog.categories c on c.id = p.category_id
+    where p.id = ${id} and p.deleted_at is null`.execute(db);
+  return rows[0] ? toProductView(rows[0]) : undefined;
+}
+
+/** listProducts, with each product's variants, images and category path in the same statement. */
+export async function listProductViews(db: Db, f: ProductFilter): Promise<ProductViewRow[]> {
+  const { rows } = await sql`
+    select ${viewColumns}
+    from (${productPage(f)}) p left join catalog.categories c on c.id = p.category_id
+    order by p.id desc`.execute(db);
+  return rows.map(toProductView);
 }
 
 export async function insertProducts(db: Db, products: (ProductRecord & { createdAt: Date })[]): Promise<void> {

@@ -48,6 +48,11 @@ export interface StockPort {
   /** Sellable quantity per variant (unknown variants are 0). */
   getAvailable(variantIds: string[], tx?: Db): Promise<Map<string, number>>;
   /**
+   * Sellable quantity per variant of these products, keyed by variant id (variants without stock rows
+   * are absent). Needs only product ids, so a reader can ask for it while it loads the product itself.
+   */
+  getAvailableForProducts(productIds: string[], tx?: Db): Promise<Map<string, number>>;
+  /**
    * Reserves every line or none: throws InsufficientStockError listing each shortage. Rows are locked in
    * variant-id order, so concurrent reservations cannot deadlock or oversell.
    */

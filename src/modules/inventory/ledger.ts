@@ -128,6 +128,10 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       return new Map(variantIds.map((id) => [id, found.get(id) ?? 0]));
     },
 
+    async getAvailableForProducts(productIds, tx) {
+      return store.availableByProduct(tx ?? ctx.db, [...new Set(productIds.filter(isUuid))]);
+    },
+
     async reserve(tx, { reservationId, lines, expiresAt, reference }) {
       // A retried reserve (same id) must not hold the stock twice.
       if (await store.findReservation(tx, reservationId)) return;

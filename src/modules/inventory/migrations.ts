@@ -76,4 +76,10 @@ export const inventoryMigrations: Migrations = {
         )`.execute(db);
     },
   },
+  // Catalog's product pages ask for the stock of all of a product's variants by product id.
+  '0002_variants_by_product': {
+    up: async (db) => {
+      await sql`create index if not exists variants_by_product on inventory.variants (product_id)`.execute(db);
+    },
+  },
 };

@@ -219,6 +219,20 @@ export async function availableByVariant(db: Db, variantIds: string[]): Promise<
   return result;
 }
 
+export async function availableByProduct(db: Db, productIds: string[]): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  if (productIds.length === 0) return result;
+  const { rows } = await sql<any>`
+    select s.variant_id, sum(s.on_hand - s.reserved)::int as available
+    from inventory.variants v
+    join inventory.stock_levels s on s.variant_id = v.variant_id
+    join inventory.locations l on l.id = s.location_id
+    where l.sellable and v.product_id = any(${sql`${productIds}::uuid[]`})
+    group by s.variant_id`.execute(db);
+  for (const r of rows) result.set(r.variant_id, r.available);
+  return result;
+}
+
 export interface ReservationRow {
   id: string;
   reference: string;
