@@ -121,10 +121,9 @@ export function createCarts(ctx: ModuleContext) {
   const port: CartPort = {
     async getCheckoutCart(userId, tx) {
       const db = tx ?? ctx.db;
-      const cart = await store.findUserCart(db, userId);
-      if (!cart) return null;
-      const items = await store.listItems(db, cart.id);
-      if (items.length === 0) return null;
+      const found = await store.findUserCartWithItems(db, userId);
+      if (!found || found.items.length === 0) return null;
+      const { cart, items } = found;
       return {
         cartId: cart.id,
         lines: items.map((i) => ({ productId: i.productId, variantId: i.variantId, quantity: i.quantity })),

@@ -143,8 +143,24 @@ export async function removeLine(db: Db, cartId: string, itemId: string): Promis
 }
 
 export async function clearCart(tx: Db, cartId: string): Promise<void> {
-  await sql`delete from cart.items where cart_id = ${cartId}`.execute(tx);
-  await sql`update cart.carts set coupon_code = null, updated_at = now(), abandoned_at = null where id = ${cartId}`.execute(tx);
+  await sql`
+    with emptied as (delete from cart.items where cart_id = ${cartId})
+    update cart.carts set coupon_code = null, updated_at = now(), abandoned_at = null where id = ${cartId}`.execute(tx);
+}
+
+/** The user's cart with its lines in one read (a cart without lines comes back with none). */
+export async function findUserCartWithItems(db: Db, userId: string): Promise<{ cart: CartRecord; items: CartItemRecord[] } | undefined> {
+  const { rows } = await sql<Record<string, any>>`
+    select c.id as cart_id, c.user_id, c.currency as cart_currency, c.coupon_code, i.*
+    from cart.carts c left join cart.items i on i.cart_id = c.id
+    where c.user_id = ${userId}
+    order by i.created_at, i.id`.execute(db);
+  const first = rows[0];
+  if (!first) return undefined;
+  return {
+    cart: { id: first.cart_id, userId: first.user_id, currency: first.cart_currency, couponCode: first.coupon_code },
+    items: rows.filter((r) => r.id !== null).map(toItem),
+  };
 }
 
 // ---- merging a guest's cart into a user's

@@ -49,8 +49,13 @@ function paymentProblem(error: PaymentRefusedError): Problem {
 /** Reads prices before the transaction: on PGlite the catalog's own reads must not wait on our transaction. */
 async function priceLines(ctx: ModuleContext, requested: RequestedLine[]): Promise<Map<string, PurchasableVariant>> {
   const catalog = ctx.ports.get<ProductCatalog>(PRODUCT_CATALOG_PORT);
-  const byVariant = await catalog.getVariants([...new Set(requested.filter((l) => l.variantId).map((l) => l.variantId!))]);
-  const byProduct = await catalog.getDefaultVariants([...new Set(requested.filter((l) => !l.variantId).map((l) => l.productId))]);
+  const variantIds = [...new Set(requested.filter((l) => l.variantId).map((l) => l.variantId!))];
+  const productIds = [...new Set(requested.filter((l) => !l.variantId).map((l) => l.productId))];
+  // Both reads at once, and none for a kind of line the order does not have.
+  const [byVariant, byProduct] = await Promise.all([
+    variantIds.length > 0 ? catalog.getVariants(variantIds) : [],
+    productIds.length > 0 ? catalog.getDefaultVariants(productIds) : [],
+  ]);
   const priced = new Map<string, PurchasableVariant>();
   for (const v of byVariant) priced.set(`v:${v.variantId}`, v);
   for (const v of byProduct) priced.set(`p:${v.productId}`, v);

@@ -150,18 +150,30 @@ const toHistory = (r: Record<string, any>): HistoryRecord => ({
 
 const ids = (values: string[]) => sql`${values}::uuid[]`;
 
-/** Orders with their lines, groups and history: four queries for any number of orders. */
+/**
+ * Orders with their lines, groups and history in one statement for any number of orders: order pages
+ * are polled (a buyer waiting for "paid"), so a read is one round trip, not four.
+ */
 export async function loadOrders(db: Db, orderIds: string[]): Promise<OrderRecord[]> {
   if (orderIds.length === 0) return [];
-  // One after the other: inside a transaction they share one connection anyway.
-  const orders = await sql<Record<string, any>>`select * from orders.orders where id = any(${ids(orderIds)})`.execute(db);
-  const lines = await sql<Record<string, any>>`select * from orders.order_lines where order_id = any(${ids(orderIds)}) order by order_id, position`.execute(db);
-  const groups = await sql<Record<string, any>>`select * from orders.fulfilment_groups where order_id = any(${ids(orderIds)}) order by order_id, position`.execute(db);
-  const history = await sql<Record<string, any>>`select * from orders.status_history where order_id = any(${ids(orderIds)}) order by order_id, seq`.execute(db);
-  const byId = new Map(orders.rows.map((r) => [r.id as string, { ...toOrderRow(r), lines: [], groups: [], history: [] } as OrderRecord]));
-  for (const r of lines.rows) byId.get(r.order_id)?.lines.push(toLine(r));
-  for (const r of groups.rows) byId.get(r.order_id)?.groups.push(toGroup(r));
-  for (const r of history.rows) byId.get(r.order_id)?.history.push(toHistory(r));
+  const { rows } = await sql<Record<string, any>>`
+    select o.*,
+      coalesce((select json_agg(l order by l.position) from orders.order_lines l where l.order_id = o.id), '[]') as lines_json,
+      coalesce((select json_agg(g order by g.position) from orders.fulfilment_groups g where g.order_id = o.id), '[]') as groups_json,
+      coalesce((select json_agg(h order by h.seq) from orders.status_history h where h.order_id = o.id), '[]') as history_json
+    from orders.orders o where o.id = any(${ids(orderIds)})`.execute(db);
+  const parsed = (value: unknown): Record<string, any>[] => (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, any>[];
+  const byId = new Map(
+    rows.map((r) => [
+      r.id as string,
+      {
+        ...toOrderRow(r),
+        lines: parsed(r.lines_json).map(toLine),
+        groups: parsed(r.groups_json).map(toGroup),
+        history: parsed(r.history_json).map(toHistory),
+      } as OrderRecord,
+    ]),
+  );
   return orderIds.map((id) => byId.get(id)).filter((o): o is OrderRecord => !!o);
 }
 
@@ -185,35 +197,48 @@ export async function lockOrder(tx: Db, orderId: string): Promise<OrderRecord | 
   return (await loadOrders(tx, [orderId]))[0];
 }
 
+/** The order with its groups, lines and first history in one statement: checkout holds its transaction for fewer round trips. */
 export async function insertOrder(tx: Db, order: OrderRecord): Promise<void> {
+  const groups = order.groups.map(
+    (g) => sql`(${g.id}::uuid, ${order.id}::uuid, ${g.sellerId}::text, ${g.position}::int, ${g.status}, ${g.subtotal}::bigint,
+                ${g.discount}::bigint, ${g.shipping}::bigint, ${g.tax}::bigint, ${g.total}::bigint)`,
+  );
+  const lines = order.lines.map(
+    (l) => sql`(${l.id}::uuid, ${order.id}::uuid, ${l.groupId}::uuid, ${l.position}::int, ${l.productId}::text, ${l.variantId}::text,
+                ${l.sellerId}::text, ${l.name}, ${l.sku}, ${JSON.stringify(l.options)}::jsonb, ${l.quantity}::int, ${l.unitPrice}::bigint,
+                ${l.discount}::bigint, ${l.lineTotal}::bigint, ${l.weightGrams}::int)`,
+  );
+  const history = order.history.map(
+    (h) => sql`(${order.id}::uuid, ${h.from}::text, ${h.to}::text, ${h.actorId}::text, ${h.reason}::text, ${h.groupId}::uuid, ${h.at}::timestamptz)`,
+  );
   await sql`
-    insert into orders.orders (id, user_id, status, currency, subtotal, discount, shipping, tax, total, tax_rate_bps,
-      coupon_id, coupon_code, shipping_address, payment_method, payment_id, payment_status, reservation_id,
-      reservation_state, reservation_count, payment_due_at, created_at, updated_at)
-    values (${order.id}, ${order.userId}, ${order.status}, ${order.currency}, ${order.subtotal}, ${order.discount},
-      ${order.shipping}, ${order.tax}, ${order.total}, ${order.taxRateBps}, ${order.couponId}, ${order.couponCode},
-      ${JSON.stringify(order.shippingAddress)}::jsonb, ${order.paymentMethod}, ${order.paymentId}, ${order.paymentStatus},
-      ${order.reservationId}, ${order.reservationState}, ${order.reservationCount}, ${order.paymentDueAt},
-      ${order.createdAt}, ${order.updatedAt})`.execute(tx);
-  for (const g of order.groups) {
-    await sql`
+    with placed as (
+      insert into orders.orders (id, user_id, status, currency, subtotal, discount, shipping, tax, total, tax_rate_bps,
+        coupon_id, coupon_code, shipping_address, payment_method, payment_id, payment_status, reservation_id,
+        reservation_state, reservation_count, payment_due_at, created_at, updated_at)
+      values (${order.id}, ${order.userId}, ${order.status}, ${order.currency}, ${order.subtotal}, ${order.discount},
+        ${order.shipping}, ${order.tax}, ${order.total}, ${order.taxRateBps}, ${order.couponId}, ${order.couponCode},
+        ${JSON.stringify(order.shippingAddress)}::jsonb, ${order.paymentMethod}, ${order.paymentId}, ${order.paymentStatus},
+        ${order.reservationId}, ${order.reservationState}, ${order.reservationCount}, ${order.paymentDueAt},
+        ${order.createdAt}, ${order.updatedAt})
+    )${groups.length > 0 ? sql`, grouped as (
       insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)
-      values (${g.id}, ${order.id}, ${g.sellerId}, ${g.position}, ${g.status}, ${g.subtotal}, ${g.discount}, ${g.shipping}, ${g.tax}, ${g.total})`.execute(tx);
-  }
-  for (const l of order.lines) {
-    await sql`
+      values ${sql.join(groups)}
+    )` : sql``}${lines.length > 0 ? sql`, lined as (
       insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
         quantity, unit_price, discount, line_total, weight_grams)
-      values (${l.id}, ${order.id}, ${l.groupId}, ${l.position}, ${l.productId}, ${l.variantId}, ${l.sellerId}, ${l.name},
-        ${l.sku}, ${JSON.stringify(l.options)}::jsonb, ${l.quantity}, ${l.unitPrice}, ${l.discount}, ${l.lineTotal}, ${l.weightGrams})`.execute(tx);
-  }
-  for (const h of order.history) await insertHistory(tx, order.id, h);
+      values ${sql.join(lines)}
+    )` : sql``}${history.length > 0 ? sql`, recorded as (
+      insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
+      values ${sql.join(history)}
+    )` : sql``}
+    select 1`.execute(tx);
 }
 
 export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): Promise<void> {
   await sql`
     insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
-    values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}, ${h.groupId}, ${h.at})`.execute(tx);
+    values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}::text, ${h.groupId}, ${h.at})`.execute(tx);
 }
 
 /** Writes the order row's mutable fields back (status, payment and stock bookkeeping). */
