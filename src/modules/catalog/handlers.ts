@@ -2,7 +2,9 @@ import type { EventEnvelope } from '../../kernel/events/envelope.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import type { EventHandler } from '../../kernel/module.ts';
 import { IdentityEvents, type SellerStatusChanged } from '../identity/contract.ts';
+import { InventoryEvents } from '../inventory/contract.ts';
 import { republish } from './products.ts';
+import { bumpLiveReadCaches } from './read-cache.ts';
 import { setSellerActive } from './store.ts';
 
 /**
@@ -12,9 +14,16 @@ import { setSellerActive } from './store.ts';
 async function sellerStatusChanged(event: EventEnvelope<SellerStatusChanged>, tx: Db, active: boolean) {
   const changed = await setSellerActive(tx, event.data.sellerId, active);
   await republish(tx, changed);
+  // Before this transaction commits (handlers have no after-commit hook): a read in that gap may be
+  // kept, stale, for the read cache's one-second lifetime.
+  await bumpLiveReadCaches();
 }
 
 export const catalogHandlers: Record<string, EventHandler> = {
   [IdentityEvents.SellerSuspended]: (event, tx) => sellerStatusChanged(event, tx, false),
   [IdentityEvents.SellerReinstated]: (event, tx) => sellerStatusChanged(event, tx, true),
+  // Stock is committed before its event is relayed, so pages cached from here on show the new figure.
+  [InventoryEvents.StockChanged]: async () => {
+    await bumpLiveReadCaches();
+  },
 };

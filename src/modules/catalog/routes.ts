@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
 import { badRequest, forbidden, notFound, Problem } from '../../kernel/http/problem.ts';
 import { decodeCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
@@ -8,6 +8,7 @@ import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { createCategoryService } from './categories.ts';
 import { MEDIA_KEY, renderPlaceholder, type MediaStore } from './media.ts';
 import { createProductService, isUuid, republish, type Actor } from './products.ts';
+import { createReadCache, liveReadCaches, type ReadCache } from './read-cache.ts';
 import { attributeErrors, listScope, MAX_IMAGE_BYTES, type Viewer } from './service.ts';
 import * as store from './store.ts';
 
@@ -183,6 +184,22 @@ function actorOf(request: FastifyRequest): Actor {
   };
 }
 
+/**
+ * Serves an anonymous read from the read cache, or runs `read` and keeps its serialized body.
+ * Signed-in viewers may see drafts and their own products, so only anonymous requests are cached.
+ */
+async function cachedRead<T>(request: FastifyRequest, reply: FastifyReply, readCache: ReadCache, read: () => Promise<T>): Promise<T | void> {
+  if (request.principal || request.headers.authorization !== undefined) return read();
+  const generation = await readCache.generation();
+  let body = readCache.get(generation, request.url);
+  if (body === undefined) {
+    // The route's own response serializer, so a cached body is byte for byte what it would have sent.
+    body = reply.serialize(await read()) as string;
+    readCache.set(generation, request.url, body);
+  }
+  reply.type('application/json; charset=utf-8').send(body);
+}
+
 export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: MediaStore) {
   // Only this plugin's routes accept multipart; everywhere else a multipart body stays a 415.
   await app.register(multipart, {
@@ -191,6 +208,18 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
 
   const products = createProductService(ctx, media);
   const categories = createCategoryService(ctx, republish);
+
+  const readCache = createReadCache(ctx.cache);
+  liveReadCaches.add(readCache);
+  app.addHook('onClose', async () => {
+    liveReadCaches.delete(readCache);
+  });
+  // Every successful catalog write has committed by the time its response is sent: orphan cached
+  // reads before the client can ask again.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) await readCache.bump();
+    return payload;
+  });
 
   // ------------------------------------------------------------ categories
 
@@ -234,13 +263,13 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
 
   app.get('/products', {
     schema: { tags, querystring: ProductList, response: { 200: Page(Product), ...errorResponses(400, 403) } },
-  }, async (request) => {
+  }, async (request, reply) => cachedRead(request, reply, readCache, async () => {
     const { limit, cursor, categoryId, sellerId, status, q } = request.query;
     const scope = listScope(viewerOf(request), { sellerId, status });
     if (scope.kind === 'forbidden') throw forbidden('Only the owner (sellerId = yourself) or an admin may list products by status');
     const before = decodeCursor(cursor, 1);
     if (before && !isUuid(String(before[0]))) throw badRequest('The cursor is not valid');
-    const rows = await store.listProducts(ctx.db, {
+    const rows = await products.page({
       storefrontOnly: scope.kind === 'storefront',
       status: scope.kind === 'managed' ? scope.status : undefined,
       sellerId: scope.kind === 'managed' ? scope.sellerId : sellerId,
@@ -251,10 +280,10 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
     });
     const page = rows.slice(0, limit);
     return {
-      items: await products.views(ctx.db, page),
+      items: page,
       nextCursor: rows.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null,
     };
-  });
+  }));
 
   app.post('/products', {
     preHandler: requirePermission('catalog:write-own-products'),
@@ -266,7 +295,7 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
 
   app.get('/products/:id', {
     schema: { tags, params: ProductParams, response: { 200: Product, ...errorResponses(400, 404) } },
-  }, async (request) => products.get(viewerOf(request), request.params.id));
+  }, async (request, reply) => cachedRead(request, reply, readCache, () => products.get(viewerOf(request), request.params.id)));
 
   app.patch('/products/:id', {
     preHandler: requirePermission('catalog:write-own-products'),
