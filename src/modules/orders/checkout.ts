@@ -107,6 +107,8 @@ export interface PreparedCheckout {
   cart: CheckoutCart | null;
   lines: (PurchasableVariant & { quantity: number })[];
   couponCode: string | null;
+  shippingBySeller: Map<string, number>;
+  taxRateBps: number;
 }
 
 /** The part of checkout that reads other modules without holding a transaction. */
@@ -122,7 +124,22 @@ export async function prepareCheckout(ctx: ModuleContext, userId: string, input:
   }
   const lines = resolveLines(requested, await priceLines(ctx, requested));
   const couponCode = input.couponCode ?? cart?.couponCode ?? null;
-  return { userId, input, cart, lines, couponCode };
+  const [shippingBySeller, taxRateBps] = await Promise.all([shippingOf(ctx, lines), store.findTaxRate(ctx.db, input.shippingAddress.country)]);
+  return { userId, input, cart, lines, couponCode, shippingBySeller, taxRateBps };
+}
+
+/** Shipping per seller's parcel; rates are settings, so they are read with the prices, before the transaction. */
+async function shippingOf(ctx: ModuleContext, lines: PreparedCheckout['lines']): Promise<Map<string, number>> {
+  const currency = lines[0]!.price.currency;
+  const sellers = [...new Set(lines.map((l) => l.sellerId))];
+  try {
+    return await ctx.ports.get<ShippingRatesPort>(SHIPPING_RATES_PORT).quote(
+      sellers.map((sellerId) => ({ sellerId, currency, weightGrams: parcelWeight(lines.filter((l) => l.sellerId === sellerId)) })),
+    );
+  } catch (error) {
+    if (error instanceof ShippingCurrencyError) throw unprocessable('shipping-unavailable', error.message);
+    throw error;
+  }
 }
 
 /** The transactional part: everything or nothing. Returns the stored order. */
@@ -159,18 +176,7 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     }
   }
 
-  const sellers = [...new Set(lines.map((l) => l.sellerId))];
-  let shippingBySeller: Map<string, number>;
-  try {
-    shippingBySeller = await ctx.ports.get<ShippingRatesPort>(SHIPPING_RATES_PORT).quote(
-      sellers.map((sellerId) => ({ sellerId, currency, weightGrams: parcelWeight(lines.filter((l) => l.sellerId === sellerId)) })),
-      tx,
-    );
-  } catch (error) {
-    if (error instanceof ShippingCurrencyError) throw unprocessable('shipping-unavailable', error.message);
-    throw error;
-  }
-
+  const { shippingBySeller, taxRateBps } = prepared;
   const discountOf = new Map((quote?.allocations ?? []).map((a) => [a.variantId, a.amount]));
   const priced = lines.map((l) => ({
     ...l,
@@ -178,7 +184,6 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     discount: Math.min(Math.max(0, discountOf.get(l.variantId) ?? 0), l.price.amount * l.quantity),
   }));
   const couponSeller = quote?.sellerId ?? null;
-  const taxRateBps = await store.findTaxRate(tx, input.shippingAddress.country);
   const totals = computeTotals({
     lines: priced,
     shippingBySeller,

@@ -19,8 +19,9 @@ import type { ChargeOutcome, PaymentRecord } from './store.ts';
  */
 
 export interface PaymentProcessing {
-  chargeRound(paymentId: string): Promise<void>;
-  refundRound(refundId: string): Promise<void>;
+  /** Each returns false when there was nothing to claim. */
+  chargeRound(paymentId: string): Promise<boolean>;
+  refundRound(refundId: string): Promise<boolean>;
   /** Starts a round soon, after the caller's transaction has committed. */
   chargeSoon(paymentId: string): void;
   refundSoon(refundId: string): void;
@@ -68,14 +69,15 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     void work.catch((error) => ctx.logger.error({ err: error }, 'payment round failed'));
   }
 
-  async function chargeRound(paymentId: string): Promise<void> {
+  /** Returns false when there was nothing to claim (already settled, claimed elsewhere, or not visible yet). */
+  async function chargeRound(paymentId: string): Promise<boolean> {
     const payment = await store.claimPaymentForCharge(ctx.db, paymentId, leaseMs);
-    if (!payment) return;
+    if (!payment) return false;
     // The order may have gone away (cancelled, expired) before its cancellation reached us: charge nothing.
     const order = await ctx.ports.get<OrdersPort>(ORDERS_PORT).getOrderForPayment(payment.orderId);
     if (order && order.status !== 'pending' && order.status !== 'payment_failed') {
       await ctx.transaction((tx) => store.setPaymentStatus(tx, paymentId, 'cancelled', ['processing']));
-      return;
+      return true;
     }
     let outcome: ChargeOutcome;
     try {
@@ -95,7 +97,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
       if (isRetryLater(error) && payment.attempts < MAX_PROVIDER_ROUNDS) {
         ctx.logger.warn({ err: error, paymentId, round: payment.attempts }, 'payment provider unreachable; the charge is retried later');
         await store.postponeCharge(ctx.db, paymentId, nextRoundDelayMs(payment.attempts));
-        return;
+        return true;
       }
       ctx.logger.error({ err: error, paymentId }, 'charge given up');
       outcome = isRetryLater(error)
@@ -104,11 +106,12 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     }
     const refunds = await ctx.transaction((tx) => settleChargeOutcome(ctx, tx, paymentId, outcome));
     for (const refundId of refunds) refundSoon(refundId);
+    return true;
   }
 
-  async function refundRound(refundId: string): Promise<void> {
+  async function refundRound(refundId: string): Promise<boolean> {
     const refund = await store.claimRefund(ctx.db, refundId, leaseMs);
-    if (!refund) return;
+    if (!refund) return false;
     let outcome: { kind: 'succeeded'; providerRefundId: string | null } | { kind: 'failed'; message: string };
     try {
       const payment = await store.findPayment(ctx.db, refund.paymentId);
@@ -121,12 +124,13 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
       if (isRetryLater(error) && refund.attempts < MAX_PROVIDER_ROUNDS) {
         ctx.logger.warn({ err: error, refundId, round: refund.attempts }, 'payment provider unreachable; the refund is retried later');
         await store.postponeRefund(ctx.db, refundId, nextRoundDelayMs(refund.attempts));
-        return;
+        return true;
       }
       ctx.logger.error({ err: error, refundId }, 'refund failed');
       outcome = { kind: 'failed', message: (error as Error).message ?? 'The refund could not be made' };
     }
     await ctx.transaction((tx) => settleRefundOutcome(ctx, tx, refundId, outcome));
+    return true;
   }
 
   /**
@@ -134,12 +138,19 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
    * PGlite the first statement simply waits for it. A few quick retries cover the gap; `resume` covers
    * anything beyond it.
    */
-  function soon(round: (id: string) => Promise<void>, find: (id: string) => Promise<unknown>, id: string) {
+  function soon(round: (id: string) => Promise<boolean>, find: (id: string) => Promise<unknown>, id: string) {
     track(
       (async () => {
+        // The claim itself is the first look: usually the row is there and this is one statement. Only
+        // when nothing was claimed does a read tell "not visible yet" (retry) from "already handled";
+        // a row that became visible between the two is claimed by one more round.
         for (const delay of [0, 50, 200, 1000]) {
           await new Promise((resolve) => setTimeout(resolve, delay));
-          if (await find(id)) return round(id);
+          if (await round(id)) return;
+          if (await find(id)) {
+            await round(id);
+            return;
+          }
         }
       })(),
     );
