@@ -95,8 +95,7 @@ export async function changeStatus(ctx: ModuleContext, tx: Db, order: OrderRecor
   order.updatedAt = at;
   const entry = { from, to, actorId: change.actorId, reason: change.reason, groupId: change.groupId ?? null, at };
   order.history.push(entry);
-  await store.insertHistory(tx, order.id, entry);
-  await store.saveOrderState(tx, order);
+  await store.saveOrderStateWithHistory(tx, order, entry);
   const type = EVENT_OF[to];
   if (type) await publishOrderEvent(ctx, tx, type, order, from, change);
 }

@@ -154,14 +154,15 @@ const ids = (values: string[]) => sql`${values}::uuid[]`;
  * Orders with their lines, groups and history in one statement for any number of orders: order pages
  * are polled (a buyer waiting for "paid"), so a read is one round trip, not four.
  */
-export async function loadOrders(db: Db, orderIds: string[]): Promise<OrderRecord[]> {
+export async function loadOrders(db: Db, orderIds: string[], lock = false): Promise<OrderRecord[]> {
   if (orderIds.length === 0) return [];
   const { rows } = await sql<Record<string, any>>`
     select o.*,
       coalesce((select json_agg(l order by l.position) from orders.order_lines l where l.order_id = o.id), '[]') as lines_json,
       coalesce((select json_agg(g order by g.position) from orders.fulfilment_groups g where g.order_id = o.id), '[]') as groups_json,
       coalesce((select json_agg(h order by h.seq) from orders.status_history h where h.order_id = o.id), '[]') as history_json
-    from orders.orders o where o.id = any(${ids(orderIds)})`.execute(db);
+    from orders.orders o where o.id = any(${ids(orderIds)})
+    ${lock ? sql`for update of o` : sql``}`.execute(db);
   const parsed = (value: unknown): Record<string, any>[] => (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, any>[];
   const byId = new Map(
     rows.map((r) => [
@@ -192,9 +193,8 @@ export async function loadOrder(db: Db, orderId: string): Promise<OrderRecord | 
  */
 export async function lockOrder(tx: Db, orderId: string): Promise<OrderRecord | undefined> {
   if (!isOrderId(orderId)) return undefined;
-  const { rows } = await sql`select id from orders.orders where id = ${orderId} for update`.execute(tx);
-  if (rows.length === 0) return undefined;
-  return (await loadOrders(tx, [orderId]))[0];
+  // Locked and read in one statement: the order row is locked before its lines, groups and history are read.
+  return (await loadOrders(tx, [orderId], true))[0];
 }
 
 /** The order with its groups, lines and first history in one statement: checkout holds its transaction for fewer round trips. */
@@ -239,6 +239,25 @@ export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): 
   await sql`
     insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
     values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}::text, ${h.groupId}, ${h.at})`.execute(tx);
+}
+
+/** A status change: the history entry and the order row's new state in one statement. */
+export async function saveOrderStateWithHistory(tx: Db, order: OrderRow, h: HistoryRecord): Promise<void> {
+  await sql`
+    with recorded as (
+      insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
+      values (${order.id}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}, ${h.groupId}, ${h.at})
+    )
+    update orders.orders set
+      status = ${order.status},
+      payment_id = ${order.paymentId},
+      payment_status = ${order.paymentStatus},
+      reservation_id = ${order.reservationId},
+      reservation_state = ${order.reservationState},
+      reservation_count = ${order.reservationCount},
+      payment_due_at = ${order.paymentDueAt},
+      updated_at = ${order.updatedAt}
+    where id = ${order.id}`.execute(tx);
 }
 
 /** Writes the order row's mutable fields back (status, payment and stock bookkeeping). */
