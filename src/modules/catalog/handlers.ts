@@ -23,7 +23,11 @@ export const catalogHandlers: Record<string, EventHandler> = {
   [IdentityEvents.SellerSuspended]: (event, tx) => sellerStatusChanged(event, tx, false),
   [IdentityEvents.SellerReinstated]: (event, tx) => sellerStatusChanged(event, tx, true),
   // Stock is committed before its event is relayed, so pages cached from here on show the new figure.
+  // A reservation lowers `available` without a stock movement, so it is heard of too.
   [InventoryEvents.StockChanged]: async () => {
+    await bumpLiveReadCaches();
+  },
+  [InventoryEvents.StockReserved]: async () => {
     await bumpLiveReadCaches();
   },
 };

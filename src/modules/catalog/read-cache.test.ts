@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../../test/support/app.ts';
 import { admin, category, eventually, product, seller, startCatalogApp, type Caller } from '../../../test/support/catalog.ts';
 import { newId } from '../../kernel/ids.ts';
+import { STOCK_PORT, type StockPort } from '../inventory/contract.ts';
 
 // Anonymous product reads are served from a short-lived cache; these check that no write hides behind it.
 describe('cached anonymous product reads', () => {
@@ -68,5 +69,17 @@ describe('cached anonymous product reads', () => {
     expect(adjusted.status).toBe(201);
     await eventually(async () => (await t.get(`/api/v1/products/${made.id}`)).body.variants[0].available === 6);
     await eventually(async () => (await listed(made.id)).variants[0].available === 6);
+  });
+
+  it('shows stock held by a checkout reservation once inventory has announced it', async () => {
+    const made = await product(t, owner, categoryId);
+    const variantId = made.variants[0].id;
+    expect((await t.get(`/api/v1/products/${made.id}`)).body.variants[0].available).toBe(10);
+    const port = t.app.ctx.ports.get<StockPort>(STOCK_PORT);
+    const reservationId = newId();
+    await t.app.ctx.transaction((tx) =>
+      port.reserve(tx, { reservationId, lines: [{ variantId, quantity: 3 }], expiresAt: new Date(Date.now() + 600_000), reference: `order-${reservationId.slice(-6)}` }),
+    );
+    await eventually(async () => (await t.get(`/api/v1/products/${made.id}`)).body.variants[0].available === 7);
   });
 });
