@@ -15,7 +15,7 @@
  * Writes bench/results/checkout.json.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
@@ -79,6 +79,27 @@ async function call(method, path, { token, body, headers = {} } = {}) {
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+/**
+ * CPU seconds the server process has used (Linux /proc; null elsewhere). Throughput on a shared,
+ * busy machine swings with everyone else's load; the server's CPU per request does much less.
+ */
+function serverCpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+async function measured(pid, run) {
+  const before = serverCpuSeconds(pid);
+  const result = await run();
+  const after = serverCpuSeconds(pid);
+  if (before !== null && after !== null && result.count > 0) result.serverCpuMsPerOp = Math.round(((after - before) * 1000 * 10) / result.count) / 10;
+  return result;
+}
+
 const percentile = (values, p) => {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
@@ -138,16 +159,17 @@ async function main() {
   try {
     const shop = await setup();
 
-    results.addToCart = await closedLoop(buyersCount, async (w, i) => {
+    results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, async (w, i) => {
       const item = shop.products[i % shop.products.length];
       const res = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
       if (res.status !== 201) throw new Error(`${res.status} ${res.body?.type ?? ''}`);
-    });
+    }));
     console.log('add to cart', results.addToCart);
 
     const toPaid = [];
     // Other buyers than the add-to-cart phase's, whose carts are now full.
-    results.checkout = await closedLoop(buyersCount, async (worker, i) => {
+    // serverCpuMsPerOp here includes the polling until paid.
+    results.checkout = await measured(server.pid, () => closedLoop(buyersCount, async (worker, i) => {
       const w = buyersCount + worker;
       const item = shop.products[(w + i) % shop.products.length];
       // Each checkout starts from a cart holding exactly this one line.
@@ -167,7 +189,7 @@ async function main() {
         await sleep(20);
       }
       toPaid.push(performance.now() - placedAt);
-    });
+    }));
     results.checkout.orderToPaidP50 = percentile(toPaid, 50);
     results.checkout.orderToPaidP99 = percentile(toPaid, 99);
     console.log('checkout', results.checkout);
