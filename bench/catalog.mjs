@@ -96,6 +96,11 @@ function scenarios(s) {
     { name: `search "${s.word}" + facets + total`, path: () => `/api/v1/search?q=${encodeURIComponent(s.word)}` },
     { name: `search "${s.twoWords}"`, path: () => `/api/v1/search?q=${encodeURIComponent(s.twoWords)}` },
     { name: `search typo "${typo}"`, path: () => `/api/v1/search?q=${encodeURIComponent(typo)}` },
+    // Search answers a repeated query from its cache; a unique minPrice on every request misses it,
+    // so these rows measure the database path (minPrice 0..n cents filters out nothing real).
+    { name: `search "${s.word}" uncached`, path: () => `/api/v1/search?q=${encodeURIComponent(s.word)}&minPrice=${i++}` },
+    { name: `search typo "${typo}" uncached`, path: () => `/api/v1/search?q=${encodeURIComponent(typo)}&minPrice=${i++}` },
+    { name: 'browse category facets uncached', path: () => `/api/v1/search?minPrice=${i++}` },
     { name: 'suggest "sm"', path: () => '/api/v1/suggest?prefix=sm' },
   ];
 }
