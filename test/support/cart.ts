@@ -2,24 +2,15 @@ import { DefaultQueryExecutor } from 'kysely';
 import { newId } from '../../src/kernel/ids.ts';
 import { currentWork } from '../../src/kernel/observability/context.ts';
 import type { TestApp } from './app.ts';
+import { admin, type Caller } from './catalog.ts';
 
 /**
  * Factories for cart and promotions tests: callers with roles, products with stock through catalog's
  * own API, coupons through promotions' API. Each builds exactly what one test needs.
  */
 
-export interface Caller {
-  id: string;
-  token: string;
-}
-
-export async function caller(t: TestApp, roles: string[], id: string = newId()): Promise<Caller> {
-  return { id, token: await t.app.ctx.tokens.signAccess({ userId: id, roles, sessionId: newId() }) };
-}
-
-export const customer = (t: TestApp) => caller(t, ['customer']);
-export const seller = (t: TestApp) => caller(t, ['seller']);
-export const admin = (t: TestApp) => caller(t, ['admin']);
+// Callers with roles are minted the same way for every module's tests.
+export { caller, customer, seller, admin, type Caller } from './catalog.ts';
 
 let categoryId: string | undefined;
 let categoryApp: TestApp | undefined;

@@ -60,16 +60,8 @@ export async function product(t: TestApp, owner: Caller, categoryId: string, ove
   return res.body;
 }
 
-/** Polls until `check` returns something truthy (events arrive through the relay, asynchronously). */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** Events arrive through the relay, asynchronously: poll with a deadline (shared with the event tests). */
+export { eventually } from './events.ts';
 
 export async function png(width = 800, height = 600, colour = '#e11d48'): Promise<Buffer> {
   return sharp({ create: { width, height, channels: 3, background: colour } }).png().toBuffer();
