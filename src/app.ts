@@ -138,6 +138,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
       db,
       logger,
       metrics,
+      ctx,
       afterPublished: () => relay.kick(),
     }));
   }

@@ -20,8 +20,8 @@ export type HttpApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** Consumes one event inside a transaction that also records it in the consumer's inbox. */
-export type EventHandler = (event: EventEnvelope<any>, tx: Db) => Promise<void>;
+/** Consumes one event inside a transaction that also records it in the consumer's inbox; `ctx` is the consuming app's. */
+export type EventHandler = (event: EventEnvelope<any>, tx: Db, ctx: ModuleContext) => Promise<void>;
 
 export interface JobDefinition {
   /** Unique across the cluster: the lease that keeps two instances from running it at once is keyed by it. */

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import type { EventHandler } from '../module.ts';
+import type { EventHandler, ModuleContext } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -19,10 +19,12 @@ export function createSubscription(options: {
   db: Db;
   logger: Logger;
   metrics: Metrics;
+  /** Handed to every handler, so it uses its own app's cache, ports and config. */
+  ctx: ModuleContext;
   /** Runs after a handler's transaction that published events committed: the app asks the relay for a pass. */
   afterPublished?: () => void;
 }): Subscription {
-  const { consumer, handlers, db, logger, metrics, afterPublished } = options;
+  const { consumer, handlers, db, logger, metrics, ctx, afterPublished } = options;
   return {
     consumer,
     types: Object.keys(handlers),
@@ -36,7 +38,7 @@ export function createSubscription(options: {
             insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
             on conflict do nothing returning event_id`.execute(tx);
           if (claimed.rows.length === 0) return 'duplicate' as const;
-          await handler(event, tx);
+          await handler(event, tx, ctx);
           published = wroteEvents(tx);
           return 'handled' as const;
         }),

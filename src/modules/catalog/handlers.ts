@@ -1,33 +1,29 @@
 import type { EventEnvelope } from '../../kernel/events/envelope.ts';
 import type { Db } from '../../kernel/db/database.ts';
-import type { EventHandler } from '../../kernel/module.ts';
+import type { EventHandler, ModuleContext } from '../../kernel/module.ts';
 import { IdentityEvents, type SellerStatusChanged } from '../identity/contract.ts';
 import { InventoryEvents } from '../inventory/contract.ts';
 import { republish } from './products.ts';
-import { bumpLiveReadCaches } from './read-cache.ts';
+import { bumpCatalogGeneration } from './read-cache.ts';
 import { setSellerActive } from './store.ts';
 
 /**
  * A suspended seller's products leave the storefront, and come back on reinstatement. Each product's
  * new snapshot is re-sent so search and other read models drop or re-add it too.
  */
-async function sellerStatusChanged(event: EventEnvelope<SellerStatusChanged>, tx: Db, active: boolean) {
+async function sellerStatusChanged(event: EventEnvelope<SellerStatusChanged>, tx: Db, ctx: ModuleContext, active: boolean) {
   const changed = await setSellerActive(tx, event.data.sellerId, active);
   await republish(tx, changed);
   // Before this transaction commits (handlers have no after-commit hook): a read in that gap may be
   // kept, stale, for the read cache's one-second lifetime.
-  await bumpLiveReadCaches();
+  await bumpCatalogGeneration(ctx.cache);
 }
 
 export const catalogHandlers: Record<string, EventHandler> = {
-  [IdentityEvents.SellerSuspended]: (event, tx) => sellerStatusChanged(event, tx, false),
-  [IdentityEvents.SellerReinstated]: (event, tx) => sellerStatusChanged(event, tx, true),
+  [IdentityEvents.SellerSuspended]: (event, tx, ctx) => sellerStatusChanged(event, tx, ctx, false),
+  [IdentityEvents.SellerReinstated]: (event, tx, ctx) => sellerStatusChanged(event, tx, ctx, true),
   // Stock is committed before its event is relayed, so pages cached from here on show the new figure.
   // A reservation lowers `available` without a stock movement, so it is heard of too.
-  [InventoryEvents.StockChanged]: async () => {
-    await bumpLiveReadCaches();
-  },
-  [InventoryEvents.StockReserved]: async () => {
-    await bumpLiveReadCaches();
-  },
+  [InventoryEvents.StockChanged]: (_event, _tx, ctx) => bumpCatalogGeneration(ctx.cache),
+  [InventoryEvents.StockReserved]: (_event, _tx, ctx) => bumpCatalogGeneration(ctx.cache),
 };

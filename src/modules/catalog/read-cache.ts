@@ -40,18 +40,16 @@ export function createReadCache(shared: Cache, ttlMs = READ_CACHE_TTL_MS): ReadC
       bodies.set(`${generation} ${url}`, body);
     },
     async bump() {
-      await shared.increment(GENERATION_KEY, 1, GENERATION_TTL_MS);
+      await bumpCatalogGeneration(shared);
       bodies.clear();
     },
   };
 }
 
 /**
- * The read caches of the apps running in this process (one in production; several in some tests).
- * Event handlers get no context, so a change they hear of is passed on to all of them.
+ * Orphans every cached body of every instance sharing `shared` (their keys carry the old number).
+ * Event handlers call this with their app's cache; the orphaned bodies lapse within their TTL.
  */
-export const liveReadCaches = new Set<ReadCache>();
-
-export async function bumpLiveReadCaches(): Promise<void> {
-  await Promise.all([...liveReadCaches].map((cache) => cache.bump()));
+export async function bumpCatalogGeneration(shared: Cache): Promise<void> {
+  await shared.increment(GENERATION_KEY, 1, GENERATION_TTL_MS);
 }

@@ -8,7 +8,7 @@ import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { createCategoryService } from './categories.ts';
 import { MEDIA_KEY, renderPlaceholder, type MediaStore } from './media.ts';
 import { createProductService, isUuid, republish, type Actor } from './products.ts';
-import { createReadCache, liveReadCaches, type ReadCache } from './read-cache.ts';
+import { createReadCache, type ReadCache } from './read-cache.ts';
 import { attributeErrors, listScope, MAX_IMAGE_BYTES, type Viewer } from './service.ts';
 import * as store from './store.ts';
 
@@ -210,10 +210,6 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
   const categories = createCategoryService(ctx, republish);
 
   const readCache = createReadCache(ctx.cache);
-  liveReadCaches.add(readCache);
-  app.addHook('onClose', async () => {
-    liveReadCaches.delete(readCache);
-  });
   // Every successful catalog write has committed by the time its response is sent: orphan cached
   // reads before the client can ask again.
   app.addHook('onSend', async (request, reply, payload) => {

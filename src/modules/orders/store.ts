@@ -242,37 +242,32 @@ export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): 
 }
 
 /** A status change: the history entry and the order row's new state in one statement. */
+/** The order row's mutable fields (status, payment and stock bookkeeping), as one SET list. */
+function stateAssignments(order: OrderRow) {
+  return sql`
+      status = ${order.status},
+      payment_id = ${order.paymentId},
+      payment_status = ${order.paymentStatus},
+      reservation_id = ${order.reservationId},
+      reservation_state = ${order.reservationState},
+      reservation_count = ${order.reservationCount},
+      payment_due_at = ${order.paymentDueAt},
+      updated_at = ${order.updatedAt}`;
+}
+
 export async function saveOrderStateWithHistory(tx: Db, order: OrderRow, h: HistoryRecord): Promise<void> {
   await sql`
     with recorded as (
       insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
       values (${order.id}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}, ${h.groupId}, ${h.at})
     )
-    update orders.orders set
-      status = ${order.status},
-      payment_id = ${order.paymentId},
-      payment_status = ${order.paymentStatus},
-      reservation_id = ${order.reservationId},
-      reservation_state = ${order.reservationState},
-      reservation_count = ${order.reservationCount},
-      payment_due_at = ${order.paymentDueAt},
-      updated_at = ${order.updatedAt}
-    where id = ${order.id}`.execute(tx);
+    update orders.orders set ${stateAssignments(order)} where id = ${order.id}`.execute(tx);
 }
 
 /** Writes the order row's mutable fields back (status, payment and stock bookkeeping). */
 export async function saveOrderState(tx: Db, order: OrderRow): Promise<void> {
   await sql`
-    update orders.orders set
-      status = ${order.status},
-      payment_id = ${order.paymentId},
-      payment_status = ${order.paymentStatus},
-      reservation_id = ${order.reservationId},
-      reservation_state = ${order.reservationState},
-      reservation_count = ${order.reservationCount},
-      payment_due_at = ${order.paymentDueAt},
-      updated_at = ${order.updatedAt}
-    where id = ${order.id}`.execute(tx);
+    update orders.orders set ${stateAssignments(order)} where id = ${order.id}`.execute(tx);
 }
 
 export async function saveGroup(tx: Db, orderId: string, g: GroupRecord): Promise<void> {
