@@ -3,6 +3,7 @@ import { newId } from '../../src/kernel/ids.ts';
 import type { CategorySnapshot, ProductSnapshot } from '../../src/modules/catalog/contract.ts';
 import type { StockChanged } from '../../src/modules/inventory/contract.ts';
 import type { TestApp } from './app.ts';
+import { eventually as waitUntil } from './events.ts';
 
 /**
  * Factories for the search read model's tests: snapshots shaped like catalog's and inventory's events,
@@ -133,14 +134,12 @@ export async function publishAndSettle(t: TestApp, ...events: OutgoingEvent[]): 
   }, `search to consume ${ids.length} event(s)`);
 }
 
-/** Polls until `probe` gives a truthy answer; events cross the relay asynchronously. */
+/** Polls until `probe` gives a truthy answer (events cross the relay asynchronously); `what` names it in the failure. */
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+  try {
+    return await waitUntil(probe, timeoutMs);
+  } catch (error) {
+    throw new Error(`Waiting for ${what}: ${(error as Error).message}`);
   }
 }
 
