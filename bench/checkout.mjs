@@ -43,7 +43,7 @@ async function freshDatabase() {
 }
 
 async function startServer() {
-  const child = spawn('node', ['dist/bazaar.mjs', 'start'], {
+  const child = spawn('node', [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), 'dist/bazaar.mjs', 'start'], {
     env: {
       ...process.env,
       DATABASE_URL: dbUrl.toString(),

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config.ts';
 import { createTokenService, loadSigningKey } from './tokens.ts';
 
@@ -34,6 +34,18 @@ describe('access tokens', () => {
     expect(await tokens.verifyAccess(expired)).toBeNull();
     // A well-formed, unexpired forgery with the same key passes: the helper itself is sound.
     expect(await tokens.verifyAccess(await forge())).toEqual(claims);
+  });
+
+  it('expire after their lifetime even once verified (the verified-token cache keeps their expiry)', async () => {
+    const shortLived = createTokenService(key, 2);
+    const token = await shortLived.signAccess(claims);
+    expect(await shortLived.verifyAccess(token)).toEqual(claims);
+    vi.useFakeTimers({ now: Date.now() + 3_000, toFake: ['Date'] });
+    try {
+      expect(await shortLived.verifyAccess(token)).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('are rejected when signed with another key', async () => {
