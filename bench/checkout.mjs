@@ -27,6 +27,8 @@ const arg = (name, fallback) => {
 const buyersCount = Number(arg('buyers', '16'));
 const duration = Number(arg('duration', '20')) * 1000;
 const port = Number(arg('port', '3320'));
+// --phases add,checkout,race runs only those (e.g. to profile one of them).
+const phases = new Set(arg('phases', 'add,checkout,race').split(','));
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const dbName = 'bazaar_bench_checkout';
 const dbUrl = new URL(adminUrl);
@@ -159,7 +161,7 @@ async function main() {
   try {
     const shop = await setup();
 
-    results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, async (w, i) => {
+    if (phases.has('add')) results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, async (w, i) => {
       const item = shop.products[i % shop.products.length];
       const res = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
       if (res.status !== 201) throw new Error(`${res.status} ${res.body?.type ?? ''}`);
@@ -167,6 +169,7 @@ async function main() {
     console.log('add to cart', results.addToCart);
 
     const toPaid = [];
+    if (phases.has('checkout')) {
     // Other buyers than the add-to-cart phase's, whose carts are now full.
     // serverCpuMsPerOp here includes the polling until paid.
     results.checkout = await measured(server.pid, () => closedLoop(buyersCount, async (worker, i) => {
@@ -193,9 +196,10 @@ async function main() {
     results.checkout.orderToPaidP50 = percentile(toPaid, 50);
     results.checkout.orderToPaidP99 = percentile(toPaid, 99);
     console.log('checkout', results.checkout);
+    }
 
     results.race = [];
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= (phases.has('race') ? 3 : 0); round++) {
       const created = await call('POST', '/products', {
         token: shop.seller,
         body: { name: `Last units ${round}`, description: 'race', categoryId: shop.category, variants: [{ sku: `RACE-${round}`, price: 2500, stock: 10 }] },

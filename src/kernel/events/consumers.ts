@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { newId } from '../ids.ts';
-import type { EventHandler, ModuleContext } from '../module.ts';
+import { runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -31,6 +31,11 @@ export function createSubscription(options: {
     async deliver(event) {
       const handler = handlers[event.type];
       if (!handler) return 'duplicate';
+      if (runsOutsideTransaction(handler)) {
+        await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => handler(event, db, ctx));
+        metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'handled' });
+        return 'handled';
+      }
       let published = false;
       const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
         db.transaction().execute(async (tx) => {

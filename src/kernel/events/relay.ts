@@ -7,7 +7,7 @@ import type { EventBus } from './bus.ts';
 import type { EventEnvelope } from './envelope.ts';
 
 const BATCH = 200;
-const PARALLEL_AGGREGATES = 8;
+const PARALLEL_AGGREGATES = 16;
 
 export interface Relay {
   /**
@@ -50,6 +50,7 @@ export function createRelay(options: {
   let stopping = false;
   let holdsLease = false;
 
+  /** Publishes one aggregate's rows in order; returns the seqs the bus took, up to the first refusal. */
   async function publishGroup(rows: Record<string, any>[]): Promise<number[]> {
     const done: number[] = [];
     for (const row of rows) {
@@ -67,10 +68,11 @@ export function createRelay(options: {
         break;
       }
     }
-    if (done.length > 0) {
-      await sql`update kernel.outbox set published_at = now() where seq = any(${sql`${done}::bigint[]`})`.execute(db);
-    }
     return done;
+  }
+
+  async function markPublished(seqs: number[]) {
+    if (seqs.length > 0) await sql`update kernel.outbox set published_at = now() where seq = any(${sql`${seqs}::bigint[]`})`.execute(db);
   }
 
   let leaseTakenAt = 0;
@@ -80,12 +82,16 @@ export function createRelay(options: {
     return holdsLease;
   }
 
+  const leaseIsFresh = () => holdsLease && Date.now() - leaseTakenAt < leaseMs / 3;
+
   async function pass(): Promise<number> {
     const moduleFilter = modules ? sql`and module = any(${sql`${modules}::text[]`})` : sql``;
-    // An idle pass is one probe of the partial index on unpublished rows: no lease write, no row read.
-    const pending = await sql`select 1 from kernel.outbox where published_at is null ${moduleFilter} limit 1`.execute(db);
-    if (pending.rows.length === 0) return 0;
-    if (!(await takeLease())) return 0;
+    if (!leaseIsFresh()) {
+      // An idle pass is one probe of the partial index on unpublished rows: no lease write, no row read.
+      const pending = await sql`select 1 from kernel.outbox where published_at is null ${moduleFilter} limit 1`.execute(db);
+      if (pending.rows.length === 0) return 0;
+      if (!(await takeLease())) return 0;
+    }
     let total = 0;
     for (;;) {
       const { rows } = await sql<Record<string, any>>`
@@ -100,20 +106,32 @@ export function createRelay(options: {
         group.push(row);
       }
       const groups = [...byAggregate.values()];
-      let published = 0;
+      const published: number[] = [];
       let leaseLost = false;
-      for (let i = 0; i < groups.length; i += PARALLEL_AGGREGATES) {
-        // A long pass (slow handlers, in-process retries) renews the lease before it can run out, or
-        // stops if it was lost: two instances relaying one aggregate at once could reorder its events.
-        if (Date.now() - leaseTakenAt > leaseMs / 3 && !(await takeLease())) {
-          leaseLost = true;
-          break;
+      // A fixed number of workers take the next aggregate as soon as they finish one, so one slow
+      // aggregate holds up only its own worker, not a whole round of others.
+      let next = 0;
+      const worker = async () => {
+        while (next < groups.length && !leaseLost) {
+          const group = groups[next++]!;
+          // A long pass (slow handlers, in-process retries) renews the lease before it can run out, or
+          // stops if it was lost: two instances relaying one aggregate at once could reorder its events.
+          if (!leaseIsFresh() && !(await takeLease())) {
+            leaseLost = true;
+            return;
+          }
+          published.push(...(await publishGroup(group)));
         }
-        const results = await Promise.all(groups.slice(i, i + PARALLEL_AGGREGATES).map(publishGroup));
-        published += results.reduce((n, r) => n + r.length, 0);
+      };
+      try {
+        await Promise.all(Array.from({ length: Math.min(PARALLEL_AGGREGATES, groups.length) }, worker));
+      } finally {
+        // One statement for the whole batch; a crash before it only means the batch is delivered again,
+        // and the consumers' inboxes drop what they already handled.
+        await markPublished(published);
       }
-      total += published;
-      if (leaseLost || published < rows.length || rows.length < BATCH || stopping) break;
+      total += published.length;
+      if (leaseLost || published.length < rows.length || rows.length < BATCH || stopping) break;
     }
     return total;
   }

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../../kernel/events/envelope.ts';
 import type { Db } from '../../kernel/db/database.ts';
-import type { EventHandler, ModuleContext } from '../../kernel/module.ts';
+import { outsideTransaction, type EventHandler, type ModuleContext } from '../../kernel/module.ts';
 import { IdentityEvents, type SellerStatusChanged } from '../identity/contract.ts';
 import { InventoryEvents } from '../inventory/contract.ts';
 import { republish } from './products.ts';
@@ -23,7 +23,6 @@ export const catalogHandlers: Record<string, EventHandler> = {
   [IdentityEvents.SellerSuspended]: (event, tx, ctx) => sellerStatusChanged(event, tx, ctx, false),
   [IdentityEvents.SellerReinstated]: (event, tx, ctx) => sellerStatusChanged(event, tx, ctx, true),
   // Stock is committed before its event is relayed, so pages cached from here on show the new figure.
-  // A reservation lowers `available` without a stock movement, so it is heard of too.
-  [InventoryEvents.StockChanged]: (_event, _tx, ctx) => bumpCatalogGeneration(ctx.cache),
-  [InventoryEvents.StockReserved]: (_event, _tx, ctx) => bumpCatalogGeneration(ctx.cache),
+  // Reservations and releases change `available` too and are announced by the same event.
+  [InventoryEvents.StockChanged]: outsideTransaction((_event, ctx) => bumpCatalogGeneration(ctx.cache)),
 };

@@ -44,9 +44,16 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     return ids;
   }
 
-  /** inventory.stock.changed for every variant touched, and inventory.stock.low when one just ran low. */
-  async function announce(tx: Db, deltas: Map<string, number>): Promise<void> {
-    const totals = await store.sellableTotals(tx, [...deltas.keys()]);
+  /**
+   * inventory.stock.changed for every variant whose `available` moved, and inventory.stock.low when one
+   * just ran low. A sale of reserved units (on hand and reserved fall together) or a transfer between
+   * sellable locations leaves `available` as it was: read models have nothing to learn, and every
+   * checkout would otherwise announce each line twice. `always` announces the variants regardless.
+   */
+  async function announce(tx: Db, deltas: Map<string, number>, always = false): Promise<void> {
+    const variantIds = [...deltas].filter(([, delta]) => always || delta !== 0).map(([id]) => id);
+    if (variantIds.length === 0) return;
+    const totals = await store.sellableTotals(tx, variantIds);
     for (const t of totals) {
       const changed: StockChanged = {
         variantId: t.variantId,
@@ -119,7 +126,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       if (receipts.length > 0) await move(tx, receipts);
       // Variants registered without stock are announced too, so read models learn they are out of stock.
       const withoutStock = [...owners.keys()].filter((id) => !receipts.some((r) => r.variantId === id));
-      if (withoutStock.length > 0) await announce(tx, new Map(withoutStock.map((id) => [id, 0])));
+      if (withoutStock.length > 0) await announce(tx, new Map(withoutStock.map((id) => [id, 0])), true);
     },
 
     async getAvailable(variantIds, tx) {

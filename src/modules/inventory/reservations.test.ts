@@ -47,6 +47,9 @@ describe('reservations through the inventory.stock port', () => {
     await t.app.ctx.transaction((tx) => port.releaseReservation(tx, reservation, 'late cancel'));
     expect(await stockOf(id)).toMatchObject({ onHand: 7, reserved: 0 });
     expect((await eventsOf(reservation)).map((e) => e.type)).toEqual(['inventory.stock.reserved', 'inventory.stock.committed']);
+    // Read models hear of the reservation (available 10 -> 7), not of the sale, which leaves it at 7.
+    const changes = (await eventsOf(id)).filter((e) => e.type === 'inventory.stock.changed').map((e) => e.data.available);
+    expect(changes).toEqual([10, 7]);
   });
 
   it('reserves all lines or none, naming every shortage', async () => {
