@@ -2,7 +2,7 @@
 /**
  * Catalog and search benchmark (issue: catalog, inventory and search).
  *
- *   node bench/catalog.mjs --products 10000 [--duration 10] [--reuse]
+ *   node bench/catalog.mjs --products 10000 [--duration 10] [--reuse] [--seed-only]
  *
  * Creates (or reuses) a PostgreSQL database `bazaar_bench_<products>` on DATABASE_ADMIN_URL
  * (default postgres://root@127.0.0.1:5432/postgres), seeds it with `bazaar seed --products N`, starts
@@ -129,6 +129,8 @@ const summarise = (r) => ({
 });
 
 await prepareDatabase();
+// --seed-only: build (or keep, with --reuse) the database and stop, to run the measurements later on an idle machine.
+if (args.includes('--seed-only')) process.exit(0);
 const server = await startServer();
 const results = { products, duration, date: new Date().toISOString(), machine: `${spawnSync('nproc').stdout.toString().trim()} cores`, rows: [] };
 try {

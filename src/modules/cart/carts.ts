@@ -60,7 +60,7 @@ export function createCarts(ctx: ModuleContext) {
     if (items.length === 0) return [];
     const ids = items.map((i) => i.variantId).filter((id) => id !== known?.variant.variantId);
     const [variants, available] =
-      ids.length > 0 ? await Promise.all([catalog().getVariants(ids), stock().getAvailable(ids)]) : [[], new Map<string, number>()];
+      ids.length > 0 ? await Promise.all([catalog().getVariants(ids, { cached: true }), stock().getAvailable(ids)]) : [[], new Map<string, number>()];
     const byVariant = new Map(variants.map((v) => [v.variantId, v]));
     if (known) {
       byVariant.set(known.variant.variantId, known.variant);
@@ -108,7 +108,7 @@ export function createCarts(ctx: ModuleContext) {
   }
 
   async function variantToAdd(productId: string, variantId: string | undefined): Promise<PurchasableVariant> {
-    const [variant] = variantId ? await catalog().getVariants([variantId]) : await catalog().getDefaultVariants([productId]);
+    const [variant] = variantId ? await catalog().getVariants([variantId], { cached: true }) : await catalog().getDefaultVariants([productId], { cached: true });
     if (!variant || variant.productId !== productId) throw notFound(variantId ? 'Variant of this product' : 'Product');
     if (!variant.purchasable) throw conflict('product-unavailable', `${variant.productName} cannot be bought right now`);
     return variant;
@@ -153,35 +153,40 @@ export function createCarts(ctx: ModuleContext) {
     port,
     view,
 
-    async addItem(cart: CartRecord, userId: string | null, input: { productId: string; variantId?: string; quantity: number }): Promise<CartView> {
+    /**
+     * Adds to the cart `target` names. A known cart, or one found by its owner or guest token inside the
+     * write itself, costs three statements in all: the stock of the variant, the write (which returns
+     * the whole cart), and the stock of the cart's other lines. Variant descriptions come from the
+     * catalog's short cache. `null` when the selector found no cart (the caller makes one).
+     */
+    async addItem(target: store.CartSelector, userId: string | null, input: { productId: string; variantId?: string; quantity: number }): Promise<CartView | null> {
       // With the variant named, its description and its stock are read at the same time.
       const [variant, knownAvailable] = await Promise.all([
         variantToAdd(input.productId, input.variantId),
         input.variantId ? availableOf(input.variantId) : undefined,
       ]);
-      if (variant.price.currency !== cart.currency) {
-        if ((await store.countItems(ctx.db, cart.id)) > 0) {
+      const available = knownAvailable ?? (await availableOf(variant.variantId));
+      const line = {
+        productId: variant.productId,
+        variantId: variant.variantId,
+        quantity: input.quantity,
+        seenUnitPrice: variant.price.amount,
+        seenCurrency: variant.price.currency,
+        name: variant.productName,
+        sku: variant.sku,
+        options: variant.options,
+      };
+      let result = await store.addToLine(ctx.db, target, line, available);
+      if (!result.cart) return null;
+      const cart = result.cart;
+      if (cart.currency !== variant.price.currency) {
+        // Nothing was written: an empty cart takes the item's currency, a cart with lines refuses it.
+        if (result.items.length > 0) {
           throw conflict('currency-mismatch', `This cart is in ${cart.currency}; ${variant.productName} is priced in ${variant.price.currency}`);
         }
         await store.touchCart(ctx.db, cart.id, { currency: variant.price.currency });
-        cart = { ...cart, currency: variant.price.currency };
+        result = await store.addToLine(ctx.db, { cartId: cart.id }, line, available);
       }
-      const available = knownAvailable ?? (await availableOf(variant.variantId));
-      const result = await store.addToLine(
-        ctx.db,
-        cart.id,
-        {
-          productId: variant.productId,
-          variantId: variant.variantId,
-          quantity: input.quantity,
-          seenUnitPrice: variant.price.amount,
-          seenCurrency: variant.price.currency,
-          name: variant.productName,
-          sku: variant.sku,
-          options: variant.options,
-        },
-        available,
-      );
       if (!result.added) {
         const requested = result.quantity + input.quantity;
         if (requested > MAX_LINE_QUANTITY && requested <= available) {
@@ -189,9 +194,9 @@ export function createCarts(ctx: ModuleContext) {
         }
         throw insufficientStock(variant.variantId, requested, available);
       }
-      // The write returned the whole cart, and the added line's variant and stock are known: only the
-      // other lines are priced, with one catalog call and one stock call.
-      return viewOf(cart, userId, result.items, { variant, available });
+      // The added line's variant and stock are known: only the other lines are priced, with one
+      // (cached) catalog call and one stock call.
+      return viewOf(result.cart ?? cart, userId, result.items, { variant, available });
     },
 
     async setQuantity(cart: CartRecord, userId: string | null, itemId: string, quantity: number): Promise<CartView> {

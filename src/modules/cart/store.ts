@@ -82,28 +82,41 @@ export async function countItems(db: Db, cartId: string): Promise<number> {
   return rows[0]!.n;
 }
 
+/** Which cart a write goes to: known by id, or found in the same statement by its owner or guest token. */
+export type CartSelector = { cartId: string } | { userId: string } | { guestTokenHash: string };
+
 /**
- * Adds `quantity` to the cart's line for the variant (creating it), in one statement that also marks
- * the cart active and returns every line of the cart as it now is, so the caller can show the cart
- * without reading it again. The line grows only while the new total stays within `maxTotal`; otherwise
- * nothing changes (`added` is false) and the lines show the current quantity, so the caller can say
- * how many are available.
+ * Adds `quantity` to the cart's line for the variant (creating it), in one statement that finds the
+ * cart, also marks it active and returns the cart and every line as they now are, so the caller can
+ * show the cart without reading it again. The line grows only while the new total stays within
+ * `maxTotal` and the cart is in the line's currency; otherwise nothing changes (`added` is false) and
+ * the lines show the current quantity, so the caller can say how many are available. `cart` is
+ * undefined when no cart matched the selector.
  */
 export async function addToLine(
   db: Db,
-  cartId: string,
+  target: CartSelector,
   line: Omit<CartItemRecord, 'id'>,
   maxTotal: number,
-): Promise<{ added: boolean; quantity: number; items: CartItemRecord[] }> {
+): Promise<{ cart: CartRecord | undefined; added: boolean; quantity: number; items: CartItemRecord[] }> {
   const cap = Math.min(maxTotal, MAX_LINE_QUANTITY);
+  const where =
+    'cartId' in target
+      ? sql`id = ${target.cartId}`
+      : 'userId' in target
+        ? sql`user_id = ${target.userId}`
+        : sql`guest_token_hash = ${target.guestTokenHash} and user_id is null`;
   // The statement's snapshot does not see its own upsert: the written line comes from `returning`,
   // every other line (and the unchanged one, when nothing was written) from the table.
   const { rows } = await sql<Record<string, any>>`
-    with line as (
+    with cart as (
+      select id, user_id, currency, coupon_code from cart.carts where ${where}
+    ), line as (
       insert into cart.items (id, cart_id, product_id, variant_id, quantity, seen_unit_price, seen_currency, name, sku, options)
-      select ${newId()}, ${cartId}, ${line.productId}, ${line.variantId}, ${line.quantity}, ${line.seenUnitPrice},
+      select ${newId()}, cart.id, ${line.productId}, ${line.variantId}, ${line.quantity}, ${line.seenUnitPrice},
              ${line.seenCurrency}, ${line.name}, ${line.sku}, ${JSON.stringify(line.options)}::jsonb
-      where ${line.quantity}::int <= ${cap}::int
+      from cart
+      where ${line.quantity}::int <= ${cap}::int and cart.currency = ${line.seenCurrency}
       on conflict (cart_id, variant_id) do update
         set quantity = cart.items.quantity + excluded.quantity,
             seen_unit_price = excluded.seen_unit_price, seen_currency = excluded.seen_currency,
@@ -111,17 +124,25 @@ export async function addToLine(
         where cart.items.quantity + excluded.quantity <= ${cap}::int
       returning *
     ), activity as (
-      update cart.carts set updated_at = now(), abandoned_at = null where id = ${cartId}
+      update cart.carts c set updated_at = now(), abandoned_at = null
+      from cart where c.id = cart.id and cart.currency = ${line.seenCurrency}
+    ), lines as (
+      select *, true as written from line
+      union all
+      select i.*, false as written from cart.items i
+      where i.cart_id = (select id from cart) and not exists (select 1 from line where line.variant_id = i.variant_id)
     )
-    select *, true as written from line
-    union all
-    select i.*, false as written from cart.items i
-    where i.cart_id = ${cartId} and not exists (select 1 from line where line.variant_id = i.variant_id)
-    order by created_at, id`.execute(db);
-  const items = rows.map(toItem);
-  const written = rows.find((r) => r.written);
-  const current = written ?? rows.find((r) => r.variant_id === line.variantId);
-  return { added: !!written, quantity: current?.quantity ?? 0, items };
+    select cart.id as the_cart_id, cart.user_id as the_user_id, cart.currency as the_currency, cart.coupon_code as the_coupon_code, lines.*
+    from cart left join lines on true
+    order by lines.created_at, lines.id`.execute(db);
+  const first = rows[0];
+  if (!first) return { cart: undefined, added: false, quantity: 0, items: [] };
+  const cart: CartRecord = { id: first.the_cart_id, userId: first.the_user_id, currency: first.the_currency, couponCode: first.the_coupon_code };
+  const present = rows.filter((r) => r.id !== null);
+  const items = present.map(toItem);
+  const written = present.find((r) => r.written);
+  const current = written ?? present.find((r) => r.variant_id === line.variantId);
+  return { cart, added: !!written, quantity: current?.quantity ?? 0, items };
 }
 
 export async function setLineQuantity(db: Db, cartId: string, itemId: string, quantity: number, seen: { unitPrice: number; currency: string } | null): Promise<void> {

@@ -86,9 +86,17 @@ export interface PurchasableVariant {
 /** Port `catalog.products`. */
 export interface ProductCatalog {
   /** Unknown ids are simply absent from the result. */
-  getVariants(variantIds: string[]): Promise<PurchasableVariant[]>;
+  getVariants(variantIds: string[], options?: VariantReadOptions): Promise<PurchasableVariant[]>;
   /** The default (first) variant of each product, for `{ productId }` without a variant. */
-  getDefaultVariants(productIds: string[]): Promise<PurchasableVariant[]>;
+  getDefaultVariants(productIds: string[], options?: VariantReadOptions): Promise<PurchasableVariant[]>;
+}
+
+export interface VariantReadOptions {
+  /**
+   * For display (a cart): may be served from a one-second cache that every catalog write orphans as
+   * soon as it commits (stock changes do not, variants carry no stock). Checkout reads without it.
+   */
+  cached?: boolean;
 }
 export const PRODUCT_CATALOG_PORT = 'catalog.products';
 

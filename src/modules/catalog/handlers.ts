@@ -16,7 +16,7 @@ async function sellerStatusChanged(event: EventEnvelope<SellerStatusChanged>, tx
   await republish(tx, changed);
   // Before this transaction commits (handlers have no after-commit hook): a read in that gap may be
   // kept, stale, for the read cache's one-second lifetime.
-  await bumpCatalogGeneration(ctx.cache);
+  await bumpCatalogGeneration(ctx.cache, { variantsChanged: true });
 }
 
 export const catalogHandlers: Record<string, EventHandler> = {

@@ -21,6 +21,8 @@ export interface ReadCache {
 }
 
 const GENERATION_KEY = 'catalog:generation';
+/** Orphans cached variants (names, prices, purchasable): bumped by catalog writes and sellers' status, not by stock. */
+export const VARIANTS_GENERATION_KEY = 'catalog:variants-generation';
 const GENERATION_TTL_MS = 30 * 24 * 3600_000;
 export const READ_CACHE_TTL_MS = 1000;
 
@@ -40,7 +42,7 @@ export function createReadCache(shared: Cache, ttlMs = READ_CACHE_TTL_MS): ReadC
       bodies.set(`${generation} ${url}`, body);
     },
     async bump() {
-      await bumpCatalogGeneration(shared);
+      await bumpCatalogGeneration(shared, { variantsChanged: true });
       bodies.clear();
     },
   };
@@ -50,6 +52,7 @@ export function createReadCache(shared: Cache, ttlMs = READ_CACHE_TTL_MS): ReadC
  * Orphans every cached body of every instance sharing `shared` (their keys carry the old number).
  * Event handlers call this with their app's cache; the orphaned bodies lapse within their TTL.
  */
-export async function bumpCatalogGeneration(shared: Cache): Promise<void> {
+export async function bumpCatalogGeneration(shared: Cache, options: { variantsChanged?: boolean } = {}): Promise<void> {
   await shared.increment(GENERATION_KEY, 1, GENERATION_TTL_MS);
+  if (options.variantsChanged) await shared.increment(VARIANTS_GENERATION_KEY, 1, GENERATION_TTL_MS);
 }
