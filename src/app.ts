@@ -10,7 +10,8 @@ import type { EventBus, Subscription } from './kernel/events/bus.ts';
 import { createSubscription } from './kernel/events/consumers.ts';
 import { createInProcessBus } from './kernel/events/in-process-bus.ts';
 import { createNatsBus } from './kernel/events/nats-bus.ts';
-import { writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
+import type { EventEnvelope } from './kernel/events/envelope.ts';
+import { eagerEventsOf, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
 import { createHttpServer, type ReadinessCheck } from './kernel/http/server.ts';
@@ -108,13 +109,15 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     ports,
     async transaction(work) {
       let published = false;
+      let eager: EventEnvelope[] = [];
       const result = await db.transaction().execute(async (tx) => {
         const value = await work(tx);
         published = wroteEvents(tx);
+        eager = eagerEventsOf(tx);
         return value;
       });
       // Only a commit that wrote events needs a relay pass; the interval catches anything else.
-      if (published) relay.kick();
+      if (published) relay.afterCommit(eager);
       return result;
     },
     publish: (tx, event) => writeToOutbox(tx, event),
@@ -139,7 +142,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
       logger,
       metrics,
       ctx,
-      afterPublished: () => relay.kick(),
+      afterPublished: (eager) => relay.afterCommit(eager),
     }));
   }
 

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
+import { eventually, outboxRow } from '../../../test/support/events.ts';
 import { newId } from '../ids.ts';
-import { outsideTransaction, type ModuleContext } from '../module.ts';
+import { outsideTransaction, type BazaarModule, type ModuleContext } from '../module.ts';
 import { createSubscription } from './consumers.ts';
 import type { EventEnvelope } from './envelope.ts';
 
@@ -58,5 +59,54 @@ describe('a consumer whose handler runs outside a transaction', () => {
     expect(await subscription.deliver(touched)).toBe('handled');
     expect(await subscription.deliver(touched)).toBe('duplicate');
     expect(calls).toBe(1);
+  });
+});
+
+describe('eager events', () => {
+  let t: TestApp;
+  const seen: string[] = [];
+  let enteredStuck = false;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+
+  beforeAll(async () => {
+    const watcher: BazaarModule = {
+      name: 'eagerwatch',
+      migrations: {},
+      handlers: {
+        // Outside a transaction so the stuck delivery holds no connection (PGlite has one).
+        'eagertest.thing.created': outsideTransaction(async (event) => {
+          if (event.data.name === 'stuck') {
+            enteredStuck = true;
+            await gate;
+          }
+          seen.push(event.data.name);
+        }),
+      },
+    };
+    t = await startTestApp({ RELAY_INTERVAL_MS: '60000' }, { modules: [watcher] });
+  });
+  afterAll(async () => {
+    release();
+    await t.close();
+  });
+
+  const publish = (name: string, eager: boolean) =>
+    t.app.ctx.transaction((tx) => t.app.ctx.publish(tx, { type: 'eagertest.thing.created', aggregateId: newId(), data: { name }, eager }));
+
+  it('are delivered right after commit even while the relay is stuck on another event, and marked published', async () => {
+    const stuck = await publish('stuck', false);
+    await eventually(async () => enteredStuck);
+    const quick = await publish('quick', true);
+    await eventually(async () => seen.includes('quick'));
+    expect(seen).toEqual(['quick']);
+    const marked = await eventually(async () => (await outboxRow(t.database.db, quick.id)).published_at);
+    expect(marked).not.toBeNull();
+
+    release();
+    await eventually(async () => seen.includes('stuck'));
+    await eventually(async () => (await outboxRow(t.database.db, stuck.id)).published_at);
+    // Each was handled once: the pass that finally ran did not deliver the eager one again.
+    expect([...seen].sort()).toEqual(['quick', 'stuck']);
   });
 });

@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
-import { wroteEvents } from './outbox.ts';
+import { eagerEventsOf, wroteEvents } from './outbox.ts';
 
 /**
  * Builds a module's durable consumer. The handler's effect and the inbox row commit together, so an
@@ -21,8 +21,8 @@ export function createSubscription(options: {
   metrics: Metrics;
   /** Handed to every handler, so it uses its own app's cache, ports and config. */
   ctx: ModuleContext;
-  /** Runs after a handler's transaction that published events committed: the app asks the relay for a pass. */
-  afterPublished?: () => void;
+  /** Runs after a handler's transaction that published events committed, with its eager events: the app hands them to the relay. */
+  afterPublished?: (eager: EventEnvelope[]) => void;
 }): Subscription {
   const { consumer, handlers, db, logger, metrics, ctx, afterPublished } = options;
   return {
@@ -37,6 +37,7 @@ export function createSubscription(options: {
         return 'handled';
       }
       let published = false;
+      let eager: EventEnvelope[] = [];
       const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
         db.transaction().execute(async (tx) => {
           const claimed = await sql`
@@ -45,11 +46,12 @@ export function createSubscription(options: {
           if (claimed.rows.length === 0) return 'duplicate' as const;
           await handler(event, tx, ctx);
           published = wroteEvents(tx);
+          eager = eagerEventsOf(tx);
           return 'handled' as const;
         }),
       );
       metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
-      if (published) afterPublished?.();
+      if (published) afterPublished?.(eager);
       return outcome;
     },
     async deadLetter(event, error, attempts) {

@@ -9,10 +9,24 @@ export interface NewEvent<TData> {
   aggregateId: string;
   data: TData;
   version?: number;
+  /**
+   * Published right after the transaction commits, ahead of the relay's next pass, because someone
+   * is waiting on it (a customer on their payment). The row stays in the outbox until that publish
+   * succeeds, so nothing is lost if it fails. Only for an aggregate's first event, or one no earlier
+   * event of its aggregate can still be waiting for: an eager event may overtake those.
+   */
+  eager?: boolean;
 }
 
 // Transactions that wrote events, so only those ask the relay for a pass after they commit.
 const transactionsWithEvents = new WeakSet<object>();
+
+const eagerEvents = new WeakMap<object, EventEnvelope[]>();
+
+/** Events written in `tx` with `eager`, to publish once it has committed. */
+export function eagerEventsOf(tx: Db): EventEnvelope[] {
+  return eagerEvents.get(tx) ?? [];
+}
 
 /** True when `tx` wrote at least one event to the outbox. */
 export function wroteEvents(tx: Db): boolean {
@@ -42,5 +56,10 @@ export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Prom
             ${envelope.aggregateId}, ${envelope.correlationId}, ${envelope.causationId}, ${envelope.occurredAt},
             ${JSON.stringify(envelope.data)}::jsonb)`.execute(tx);
   transactionsWithEvents.add(tx);
+  if (event.eager) {
+    const pending = eagerEvents.get(tx);
+    if (pending) pending.push(envelope);
+    else eagerEvents.set(tx, [envelope]);
+  }
   return envelope;
 }

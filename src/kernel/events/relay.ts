@@ -17,6 +17,11 @@ export interface Relay {
   runOnce(): Promise<number>;
   /** Asks for a pass soon (after a commit that wrote events); passes never overlap. */
   kick(): void;
+  /**
+   * After a commit that wrote `eager` events: publishes those at once, marks them published, then
+   * asks for a pass for the rest. A failed publish is left to the passes. Only while started.
+   */
+  afterCommit(eager: EventEnvelope[]): void;
   start(): void;
   /** Finishes the pass under way and hands the relay lease back, so another instance takes over at once. */
   stop(): Promise<void>;
@@ -49,6 +54,7 @@ export function createRelay(options: {
   let started = false;
   let stopping = false;
   let holdsLease = false;
+  const eagerInFlight = new Set<Promise<void>>();
 
   /** Publishes one aggregate's rows in order; returns the seqs the bus took, up to the first refusal. */
   async function publishGroup(rows: Record<string, any>[]): Promise<number[]> {
@@ -171,10 +177,42 @@ export function createRelay(options: {
     timer.unref();
   }
 
+  async function publishEager(events: EventEnvelope[]) {
+    const published: string[] = [];
+    for (const event of events) {
+      try {
+        await bus.publish(event);
+        metrics.eventsPublished.inc({ type: event.type });
+        published.push(event.id);
+      } catch {
+        // Its row is still unpublished: the next pass delivers it, after anything it must follow.
+        break;
+      }
+    }
+    if (published.length > 0) {
+      await sql`update kernel.outbox set published_at = now() where id = any(${sql`${published}::uuid[]`}) and published_at is null`.execute(db);
+    }
+  }
+
   return {
     runOnce,
     kick() {
       if (started && !stopping) void runOnce();
+    },
+    afterCommit(eager) {
+      if (!started || stopping) return;
+      if (eager.length === 0) {
+        void runOnce();
+        return;
+      }
+      // A pass that starts meanwhile may deliver these rows too: the consumers' inboxes drop the repeat.
+      const work: Promise<void> = publishEager(eager)
+        .catch((error) => logger.warn({ err: error }, 'eager publish failed; the relay will deliver'))
+        .finally(() => {
+          eagerInFlight.delete(work);
+          if (started && !stopping) void runOnce();
+        });
+      eagerInFlight.add(work);
     },
     start() {
       started = true;
@@ -186,6 +224,7 @@ export function createRelay(options: {
       stopping = true;
       started = false;
       if (timer) clearTimeout(timer);
+      await Promise.all(eagerInFlight);
       await (queued ?? running);
       await running;
       if (holdsLease) {

@@ -279,6 +279,8 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
   };
   await store.insertOrder(tx, order);
   if (prepared.cart) await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart.cartId);
-  await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' });
+  // Eager: the customer waits for the payment, which starts when payments hears of the order. It is
+  // the order's first event, so nothing of its aggregate can be waiting ahead of it.
+  await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' }, { eager: true });
   return order;
 }

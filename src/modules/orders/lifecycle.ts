@@ -82,8 +82,8 @@ export function orderSnapshot(order: OrderRecord, previousStatus: OrderStatus | 
   };
 }
 
-export async function publishOrderEvent(ctx: ModuleContext, tx: Db, type: string, order: OrderRecord, previous: OrderStatus | null, change: Change) {
-  await ctx.publish(tx, { type, aggregateId: order.id, data: orderSnapshot(order, previous, change) });
+export async function publishOrderEvent(ctx: ModuleContext, tx: Db, type: string, order: OrderRecord, previous: OrderStatus | null, change: Change, options: { eager?: boolean } = {}) {
+  await ctx.publish(tx, { type, aggregateId: order.id, data: orderSnapshot(order, previous, change), ...options });
 }
 
 /** The one way an order's status changes: checked against the table, recorded in history, announced. */

@@ -29,7 +29,7 @@ export interface PaymentProcessing {
   resume(): Promise<void>;
 }
 
-export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, payment: PaymentRecord): Promise<void> {
+export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, payment: PaymentRecord, options: { eager?: boolean } = {}): Promise<void> {
   const data: PaymentChanged = {
     paymentId: payment.id,
     orderId: payment.orderId,
@@ -40,7 +40,7 @@ export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, p
     ...(payment.declineCode ? { declineCode: payment.declineCode } : {}),
     ...(payment.failureMessage ? { message: payment.failureMessage } : {}),
   };
-  await ctx.publish(tx, { type, aggregateId: payment.id, data });
+  await ctx.publish(tx, { type, aggregateId: payment.id, data, ...options });
 }
 
 /**
@@ -50,11 +50,13 @@ export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, p
 export async function settleChargeOutcome(ctx: ModuleContext, tx: Db, paymentId: string, outcome: ChargeOutcome): Promise<string[]> {
   const payment = await store.settleCharge(tx, paymentId, outcome);
   if (!payment) return [];
+  // Eager: the order (and its customer) waits for the outcome. A card payment's outcome is its first
+  // event (cash on delivery, the only method announced earlier, is never charged here).
   if (payment.status === 'failed') {
-    await publishPayment(ctx, tx, PaymentEvents.PaymentFailed, payment);
+    await publishPayment(ctx, tx, PaymentEvents.PaymentFailed, payment, { eager: true });
     return [];
   }
-  await publishPayment(ctx, tx, PaymentEvents.PaymentCaptured, payment);
+  await publishPayment(ctx, tx, PaymentEvents.PaymentCaptured, payment, { eager: true });
   if (!payment.cancelRequested) return [];
   const refund = await openRefund(ctx, tx, payment, { reason: 'order cancelled', actorId: null });
   return [refund.id];
