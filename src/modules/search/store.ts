@@ -100,23 +100,29 @@ export const postgresSearchIndex: SearchIndex = {
 
   async setVariantStock(tx, stock) {
     await lockProduct(tx, stock.productId);
+    // One statement after the lock: the sibling parts read the snapshot from before the upsert, so the
+    // total sums the other variants from the table and this one from the event.
     await sql`
-      insert into search.variant_stock (variant_id, product_id, available, updated_at)
-      values (${stock.variantId}, ${stock.productId}, ${stock.available}, now())
-      on conflict (variant_id) do update
-        set product_id = excluded.product_id, available = excluded.available, updated_at = excluded.updated_at`.execute(tx);
-    const changed = await sql<{ visible: boolean }>`
-      with totals as (
+      with upserted as (
+        insert into search.variant_stock (variant_id, product_id, available, updated_at)
+        values (${stock.variantId}, ${stock.productId}, ${stock.available}, now())
+        on conflict (variant_id) do update
+          set product_id = excluded.product_id, available = excluded.available, updated_at = excluded.updated_at
+        returning variant_id
+      ), totals as (
         select d.product_id,
-               coalesce((select sum(greatest(v.available, 0)) from search.variant_stock v
-                         where v.variant_id = any(d.variant_ids)), 0)::int as total
+               (coalesce((select sum(greatest(v.available, 0)) from search.variant_stock v
+                          where v.variant_id = any(d.variant_ids) and v.variant_id <> ${stock.variantId}), 0)
+                + case when ${stock.variantId}::text = any(d.variant_ids) then greatest(${stock.available}::int, 0) else 0 end)::int as total
         from search.documents d where d.product_id = ${stock.productId}
+      ), changed as (
+        update search.documents d set total_available = t.total, in_stock = t.total > 0
+        from totals t
+        where d.product_id = t.product_id and d.total_available <> t.total
+        returning d.visible
       )
-      update search.documents d set total_available = t.total, in_stock = t.total > 0
-      from totals t
-      where d.product_id = t.product_id and d.total_available <> t.total
-      returning d.visible`.execute(tx);
-    if (changed.rows.some((r) => r.visible)) await bumpGeneration(tx);
+      update search.state set generation = generation + 1
+      where id = 1 and exists (select 1 from changed where visible) and exists (select 1 from upserted)`.execute(tx);
   },
 
   async setRating(tx, productId, rating) {
