@@ -11,7 +11,7 @@ import { createSubscription } from './kernel/events/consumers.ts';
 import { createInProcessBus } from './kernel/events/in-process-bus.ts';
 import { createNatsBus } from './kernel/events/nats-bus.ts';
 import type { EventEnvelope } from './kernel/events/envelope.ts';
-import { eagerEventsOf, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
+import { eagerEventsOf, writeAllToOutbox, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
 import { createHttpServer, type ReadinessCheck } from './kernel/http/server.ts';
@@ -121,6 +121,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
       return result;
     },
     publish: (tx, event) => writeToOutbox(tx, event),
+    publishAll: (tx, events) => writeAllToOutbox(tx, events),
     audit: (tx, entry) => recordAudit(tx, entry),
   };
   for (const module of modules) module.providePorts?.(ctx);

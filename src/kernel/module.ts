@@ -63,6 +63,8 @@ export interface ModuleContext {
   transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
   /** Writes an event to the outbox in the caller's transaction. */
   publish<TData>(tx: Db, event: NewEvent<TData>): Promise<EventEnvelope<TData>>;
+  /** Several events in one statement, in this order. */
+  publishAll<TData>(tx: Db, events: NewEvent<TData>[]): Promise<EventEnvelope<TData>[]>;
   /** Records an admin/seller write in the audit log, in the caller's transaction. */
   audit(tx: Db, entry: AuditEntry): Promise<void>;
 }

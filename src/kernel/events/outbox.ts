@@ -38,28 +38,41 @@ export function wroteEvents(tx: Db): boolean {
  * commit or vanish together. The relay publishes it after commit.
  */
 export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Promise<EventEnvelope<TData>> {
-  if (!EVENT_TYPE.test(event.type)) throw new Error(`Event type must be <module>.<entity>.<past-tense>: ${event.type}`);
+  const [envelope] = await writeAllToOutbox(tx, [event]);
+  return envelope!;
+}
+
+/** Several events in one statement, in this order (they get ascending sequence numbers). */
+export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[]): Promise<EventEnvelope<TData>[]> {
+  if (events.length === 0) return [];
   const work = currentWork();
-  const envelope: EventEnvelope<TData> = {
-    id: newId(),
-    type: event.type,
-    version: event.version ?? 1,
-    occurredAt: new Date().toISOString(),
-    aggregateId: event.aggregateId,
-    correlationId: work?.correlationId ?? newId(),
-    causationId: work?.causationId ?? null,
-    data: event.data,
-  };
+  const envelopes = events.map((event): EventEnvelope<TData> => {
+    if (!EVENT_TYPE.test(event.type)) throw new Error(`Event type must be <module>.<entity>.<past-tense>: ${event.type}`);
+    return {
+      id: newId(),
+      type: event.type,
+      version: event.version ?? 1,
+      occurredAt: new Date().toISOString(),
+      aggregateId: event.aggregateId,
+      correlationId: work?.correlationId ?? newId(),
+      causationId: work?.causationId ?? null,
+      data: event.data,
+    };
+  });
+  const rows = envelopes.map(
+    (e) => sql`(${e.id}, ${emittingModule(e.type)}, ${e.type}, ${e.version}, ${e.aggregateId}, ${e.correlationId},
+                ${e.causationId}, ${e.occurredAt}::timestamptz, ${JSON.stringify(e.data)}::jsonb)`,
+  );
+  // A multi-row VALUES list is inserted in list order, so seq follows the order of `events`.
   await sql`
     insert into kernel.outbox (id, module, type, version, aggregate_id, correlation_id, causation_id, occurred_at, data)
-    values (${envelope.id}, ${emittingModule(envelope.type)}, ${envelope.type}, ${envelope.version},
-            ${envelope.aggregateId}, ${envelope.correlationId}, ${envelope.causationId}, ${envelope.occurredAt},
-            ${JSON.stringify(envelope.data)}::jsonb)`.execute(tx);
+    values ${sql.join(rows)}`.execute(tx);
   transactionsWithEvents.add(tx);
-  if (event.eager) {
+  const eager = envelopes.filter((_, i) => events[i]!.eager);
+  if (eager.length > 0) {
     const pending = eagerEvents.get(tx);
-    if (pending) pending.push(envelope);
-    else eagerEvents.set(tx, [envelope]);
+    if (pending) pending.push(...eager);
+    else eagerEvents.set(tx, eager);
   }
-  return envelope;
+  return envelopes;
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../../kernel/db/database.ts';
+import type { NewEvent } from '../../kernel/events/outbox.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import {
   DEFAULT_LOCATION_ID,
@@ -28,7 +29,11 @@ export interface StockLedger extends StockPort {
 }
 
 export function createStockLedger(ctx: ModuleContext): StockLedger {
-  async function writeLocked(tx: Db, locked: StockLevel[], movements: Movement[]): Promise<string[]> {
+  /**
+   * Writes the movements and returns their ids with the stock events they call for, which the caller
+   * writes to the outbox together with its own (one statement for all).
+   */
+  async function writeLocked(tx: Db, locked: StockLevel[], movements: Movement[]): Promise<{ ids: string[]; events: NewEvent<unknown>[] }> {
     const { levels, shortages } = applyMovements(locked, movements);
     if (shortages.length > 0) throw new InsufficientStockError(shortages);
     const touched = new Set(movements.map((m) => `${m.variantId}/${m.locationId}`));
@@ -40,8 +45,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       const change = availableDelta(m, sellable.get(`${m.variantId}/${m.locationId}`) ?? false);
       deltas.set(m.variantId, (deltas.get(m.variantId) ?? 0) + change);
     }
-    await announce(tx, deltas);
-    return ids;
+    return { ids, events: await announce(tx, deltas) };
   }
 
   /**
@@ -50,9 +54,10 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
    * sellable locations leaves `available` as it was: read models have nothing to learn, and every
    * checkout would otherwise announce each line twice. `always` announces the variants regardless.
    */
-  async function announce(tx: Db, deltas: Map<string, number>, always = false): Promise<void> {
+  async function announce(tx: Db, deltas: Map<string, number>, always = false): Promise<NewEvent<unknown>[]> {
     const variantIds = [...deltas].filter(([, delta]) => always || delta !== 0).map(([id]) => id);
-    if (variantIds.length === 0) return;
+    if (variantIds.length === 0) return [];
+    const events: NewEvent<unknown>[] = [];
     const totals = await store.sellableTotals(tx, variantIds);
     for (const t of totals) {
       const changed: StockChanged = {
@@ -63,13 +68,14 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
         reserved: t.reserved,
         available: t.onHand - t.reserved,
       };
-      await ctx.publish(tx, { type: InventoryEvents.StockChanged, aggregateId: t.variantId, data: changed });
+      events.push({ type: InventoryEvents.StockChanged, aggregateId: t.variantId, data: changed });
       const before = changed.available - (deltas.get(t.variantId) ?? 0);
       if (crossedLowStock(before, changed.available, t.lowStockThreshold)) {
         const low: StockLow = { ...changed, threshold: t.lowStockThreshold };
-        await ctx.publish(tx, { type: InventoryEvents.StockLow, aggregateId: t.variantId, data: low });
+        events.push({ type: InventoryEvents.StockLow, aggregateId: t.variantId, data: low });
       }
     }
+    return events;
   }
 
   async function move(tx: Db, movements: Movement[]): Promise<string[]> {
@@ -77,7 +83,9 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     const keys = lockOrder(movements);
     await store.ensureLevels(tx, keys);
     const locked = await store.lockLevels(tx, keys);
-    return writeLocked(tx, locked, movements);
+    const { ids, events } = await writeLocked(tx, locked, movements);
+    await ctx.publishAll(tx, events);
+    return ids;
   }
 
   async function release(tx: Db, reservationId: string, reason: string, status: 'released' | 'expired'): Promise<boolean> {
@@ -85,7 +93,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     if (!closed) return false;
     const lines = await store.reservationLines(tx, reservationId);
     const locked = await store.lockLevels(tx, lockOrder(lines));
-    await writeLocked(
+    const { events } = await writeLocked(
       tx,
       locked,
       lines.map((l) => ({
@@ -100,7 +108,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       })),
     );
     const data: StockReservationChanged = { reservationId, reference: closed.reference, lines: totalsPerVariant(lines), reason };
-    await ctx.publish(tx, { type: InventoryEvents.StockReleased, aggregateId: reservationId, data });
+    await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockReleased, aggregateId: reservationId, data }]);
     return true;
   }
 
@@ -126,7 +134,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       if (receipts.length > 0) await move(tx, receipts);
       // Variants registered without stock are announced too, so read models learn they are out of stock.
       const withoutStock = [...owners.keys()].filter((id) => !receipts.some((r) => r.variantId === id));
-      if (withoutStock.length > 0) await announce(tx, new Map(withoutStock.map((id) => [id, 0])), true);
+      if (withoutStock.length > 0) await ctx.publishAll(tx, await announce(tx, new Map(withoutStock.map((id) => [id, 0])), true));
     },
 
     async getAvailable(variantIds, tx) {
@@ -149,7 +157,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       const { allocations, shortages } = allocateReservation(wanted, locked);
       if (shortages.length > 0) throw new InsufficientStockError(shortages);
       await store.insertReservation(tx, { id: reservationId, reference, expiresAt }, allocations);
-      await writeLocked(
+      const { events } = await writeLocked(
         tx,
         locked,
         allocations.map((a) => ({
@@ -164,7 +172,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
         })),
       );
       const data: StockReservationChanged = { reservationId, reference, lines: wanted };
-      await ctx.publish(tx, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data });
+      await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data }]);
     },
 
     async commitReservation(tx, reservationId) {
@@ -176,7 +184,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       }
       const lines = await store.reservationLines(tx, reservationId);
       const locked = await store.lockLevels(tx, lockOrder(lines));
-      await writeLocked(
+      const { events } = await writeLocked(
         tx,
         locked,
         lines.map((l) => ({
@@ -191,7 +199,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
         })),
       );
       const data: StockReservationChanged = { reservationId, reference: closed.reference, lines: totalsPerVariant(lines) };
-      await ctx.publish(tx, { type: InventoryEvents.StockCommitted, aggregateId: reservationId, data });
+      await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockCommitted, aggregateId: reservationId, data }]);
     },
 
     async releaseReservation(tx, reservationId, reason) {
