@@ -121,7 +121,9 @@ export function registerSearchRoutes(app: HttpApp, ctx: ModuleContext, index: Se
       const remembered =
         params.text && !params.cursor && result.total > 0 && !result.corrections ? canonicalQuery(params.text) : undefined;
       if (remembered) popular.record(remembered);
-      await popular.flushIfDue();
+      // Not awaited: once a second some search would otherwise carry the counts' write in its latency.
+      // Suggest, which reads the counts, still waits for a due flush.
+      void popular.flushIfDue();
       return result;
     },
   );
