@@ -251,13 +251,19 @@ export async function insertReservation(
   reservation: { id: string; reference: string; expiresAt: Date },
   lines: { variantId: string; locationId: string; quantity: number }[],
 ): Promise<void> {
-  await sql`
+  const reservationRow = sql`
     insert into inventory.reservations (id, reference, status, expires_at)
-    values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt})`.execute(db);
-  if (lines.length === 0) return;
+    values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt})`;
+  if (lines.length === 0) {
+    await reservationRow.execute(db);
+    return;
+  }
+  // One statement: the lines reference the reservation, which the CTE inserts first.
   await sql`
+    with reservation as (${reservationRow} returning id)
     insert into inventory.reservation_lines (reservation_id, variant_id, location_id, quantity)
-    values ${sql.join(lines.map((l) => sql`(${reservation.id}, ${l.variantId}::uuid, ${l.locationId}::uuid, ${l.quantity}::int)`))}`.execute(db);
+    select reservation.id, v.variant_id, v.location_id, v.quantity
+    from reservation, (values ${sql.join(lines.map((l) => sql`(${l.variantId}::uuid, ${l.locationId}::uuid, ${l.quantity}::int)`))}) as v (variant_id, location_id, quantity)`.execute(db);
 }
 
 /**
