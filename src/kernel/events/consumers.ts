@@ -8,6 +8,7 @@ import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
 import { eagerEventsOf, wroteEvents } from './outbox.ts';
+import { runAfterCommit } from '../db/after-commit.ts';
 
 /**
  * Builds a module's durable consumer. The handler's effect and the inbox row commit together, so an
@@ -38,6 +39,7 @@ export function createSubscription(options: {
       }
       let published = false;
       let eager: EventEnvelope[] = [];
+      let committed: Db | undefined;
       const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
         db.transaction().execute(async (tx) => {
           const claimed = await sql`
@@ -47,9 +49,11 @@ export function createSubscription(options: {
           await handler(event, tx, ctx);
           published = wroteEvents(tx);
           eager = eagerEventsOf(tx);
+          committed = tx;
           return 'handled' as const;
         }),
       );
+      if (committed) runAfterCommit(committed, (error) => logger.error({ err: error, consumer, eventId: event.id }, 'an after-commit callback failed'));
       metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
       if (published) afterPublished?.(eager);
       return outcome;

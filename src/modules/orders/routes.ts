@@ -14,6 +14,7 @@ import { cancellationRefusal, InvalidTransitionError } from './service.ts';
 import * as store from './store.ts';
 import type { OrderRecord } from './store.ts';
 import { Order, orderView, ShippingAddressSchema } from './views.ts';
+import { orderWatchOf, RECHECK_MS } from './watch.ts';
 
 const bearer = [{ bearer: [] }];
 const Id = Type.String({ minLength: 1, maxLength: 100 });
@@ -87,6 +88,7 @@ function pageOf(query: { cursor?: string }) {
 }
 
 export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
+  const watch = orderWatchOf(ctx);
   app.post('/orders', {
     preHandler: requireUser,
     schema: {
@@ -172,16 +174,44 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
     schema: {
       tags: ['orders'],
       summary: 'One order (a seller sees only its own lines and group)',
+      description:
+        'With `waitWhileStatus`, an order still in that status is answered only when its status changes or after ' +
+        '`waitSeconds` (default 10): a checkout page waiting for its payment asks once instead of polling.',
       security: bearer,
       params: IdParams,
-      response: { 200: Order, ...errorResponses(401, 404) },
+      querystring: Type.Object({
+        waitWhileStatus: Type.Optional(StatusFilter),
+        waitSeconds: Type.Integer({ minimum: 1, maximum: 30, default: 10 }),
+      }),
+      response: { 200: Order, ...errorResponses(400, 401, 404) },
     },
-  }, async (request) => {
+  }, async (request, reply) => {
     const principal = principalOf(request);
-    const order = await store.loadOrder(ctx.db, request.params.id);
+    const { waitWhileStatus, waitSeconds } = request.query;
+    let order = await store.loadOrder(ctx.db, request.params.id);
     const viewer = order ? viewerOf(order, principal) : { kind: 'none' as const };
     if (!order || viewer.kind === 'none') throw notFound('Order');
-    return render(order, viewer);
+    if (waitWhileStatus && order.status === waitWhileStatus) {
+      const deadline = Date.now() + waitSeconds * 1000;
+      let gone = false;
+      const leave = () => (gone = true);
+      reply.raw.once('close', leave);
+      try {
+        while (order!.status === waitWhileStatus && !gone && Date.now() < deadline) {
+          const turn = watch.next(order!.id);
+          let timer: NodeJS.Timeout | undefined;
+          const lapse = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(RECHECK_MS, deadline - Date.now()))));
+          await Promise.race([turn.woken, lapse]);
+          clearTimeout(timer);
+          turn.cancel();
+          if (gone) break;
+          order = (await store.loadOrder(ctx.db, order!.id)) ?? order;
+        }
+      } finally {
+        reply.raw.off('close', leave);
+      }
+    }
+    return render(order!, viewer);
   });
 
   app.post('/orders/:id/cancel', {
