@@ -55,6 +55,9 @@ export function createRelay(options: {
   let stopping = false;
   let holdsLease = false;
   const eagerInFlight = new Set<Promise<void>>();
+  // Ids of eager events being published right now: a pass leaves their aggregates alone (the eager
+  // path marks them; delivering them again would only cost every consumer an inbox round trip).
+  const eagerIds = new Set<string>();
 
   /** Publishes one aggregate's rows in order; returns the seqs the bus took, up to the first refusal. */
   async function publishGroup(rows: Record<string, any>[]): Promise<number[]> {
@@ -111,7 +114,10 @@ export function createRelay(options: {
         if (!group) byAggregate.set(key, (group = []));
         group.push(row);
       }
-      const groups = [...byAggregate.values()];
+      // An aggregate whose eager event is still being published waits for a later pass, which keeps
+      // its order: if that publish fails the event is still unpublished and goes first then.
+      const groups = [...byAggregate.values()].filter((group) => !group.some((row) => eagerIds.has(row.id)));
+      const skipped = rows.length - groups.reduce((n, g) => n + g.length, 0);
       const published: number[] = [];
       let leaseLost = false;
       // A fixed number of workers take the next aggregate as soon as they finish one, so one slow
@@ -137,7 +143,7 @@ export function createRelay(options: {
         await markPublished(published);
       }
       total += published.length;
-      if (leaseLost || published.length < rows.length || rows.length < BATCH || stopping) break;
+      if (leaseLost || published.length < rows.length - skipped || rows.length < BATCH || skipped > 0 || stopping) break;
     }
     return total;
   }
@@ -177,20 +183,37 @@ export function createRelay(options: {
     timer.unref();
   }
 
+  // Marks of eager events made at about the same time share one statement.
+  let marksDue: string[] = [];
+  let marking: Promise<void> | undefined;
+  function markEagerPublished(ids: string[]): Promise<void> {
+    marksDue.push(...ids);
+    marking ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const batch = marksDue;
+      marksDue = [];
+      marking = undefined;
+      await sql`update kernel.outbox set published_at = now() where id = any(${sql`${batch}::uuid[]`}) and published_at is null`.execute(db);
+    });
+    return marking;
+  }
+
   async function publishEager(events: EventEnvelope[]) {
     const published: string[] = [];
-    for (const event of events) {
-      try {
-        await bus.publish(event);
-        metrics.eventsPublished.inc({ type: event.type });
-        published.push(event.id);
-      } catch {
-        // Its row is still unpublished: the next pass delivers it, after anything it must follow.
-        break;
+    for (const event of events) eagerIds.add(event.id);
+    try {
+      for (const event of events) {
+        try {
+          await bus.publish(event);
+          metrics.eventsPublished.inc({ type: event.type });
+          published.push(event.id);
+        } catch {
+          // Its row is still unpublished: the next pass delivers it, after anything it must follow.
+          break;
+        }
       }
-    }
-    if (published.length > 0) {
-      await sql`update kernel.outbox set published_at = now() where id = any(${sql`${published}::uuid[]`}) and published_at is null`.execute(db);
+      if (published.length > 0) await markEagerPublished(published);
+    } finally {
+      for (const event of events) eagerIds.delete(event.id);
     }
   }
 
