@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
@@ -25,6 +26,8 @@ export interface DatabaseOptions {
   url?: string;
   dataDir: string;
   poolSize?: number;
+  /** PostgreSQL only: run repeated queries as named prepared statements (default true). */
+  preparedStatements?: boolean;
   /**
    * PGlite only: start from this dumped data directory (PGlite.dumpDataDir) instead of running initdb.
    * Tests use one template so that each test file's fresh database takes a fraction of a second.
@@ -40,14 +43,15 @@ pg.types.setTypeParser(INT8_OID, (v) => Number(v));
 pg.types.setTypeParser(NUMERIC_OID, (v) => Number(v));
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  if (options.url) return openPostgres(options.url, options.poolSize ?? 10);
+  if (options.url) return openPostgres(options.url, options.poolSize ?? 10, options.preparedStatements ?? true);
   return openPGlite(options.dataDir, options.template);
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, preparedStatements: boolean): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  if (preparedStatements) pool.on('connect', prepareRepeatedQueries);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -56,6 +60,43 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
       await sql`select 1`.execute(db);
     },
     close: () => db.destroy(),
+  };
+}
+
+const MAX_PREPARED_PER_CONNECTION = 300;
+const statementNames = new Map<string, string>();
+
+/**
+ * Runs every parameterised query as a named prepared statement on its connection. PostgreSQL then
+ * parses a query once per connection instead of on every call, and after a few runs keeps a generic
+ * plan instead of planning again: planning the hot statements cost about as much as running them.
+ * Names are a hash of the text, so one SQL text is prepared once per connection; past a cap (texts
+ * that differ per call, such as a VALUES list of varying length) queries simply run unnamed.
+ * Transaction-mode poolers (PgBouncer) cannot keep named statements: DATABASE_PREPARED_STATEMENTS=false.
+ */
+function prepareRepeatedQueries(client: pg.PoolClient): void {
+  const prepared = new Set<string>();
+  const unnamed = new Set<string>();
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
+  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) return query(text, values, callback);
+    let name = statementNames.get(text);
+    if (!name) {
+      name = `bz_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;
+      if (statementNames.size < 10_000) statementNames.set(text, name);
+    }
+    if (unnamed.has(name)) return query(text, values);
+    if (!prepared.has(name)) {
+      if (prepared.size >= MAX_PREPARED_PER_CONNECTION) return query(text, values);
+      prepared.add(name);
+    }
+    return query({ name, text, values }).catch((error: { code?: string }) => {
+      // A table changed under a prepared `select *` (a migration while this connection lived): run it
+      // unnamed from now on rather than failing until the connection is replaced.
+      if (error?.code !== '0A000') throw error;
+      unnamed.add(name!);
+      return query(text, values);
+    });
   };
 }
 

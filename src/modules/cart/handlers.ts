@@ -22,6 +22,8 @@ async function stockChanged(event: EventEnvelope<StockChanged>, tx: Db): Promise
 }
 
 export const cartHandlers: Record<string, EventHandler> = {
-  [InventoryEvents.StockChanged]: stockChanged,
+  // Only crossings of zero matter here: a sale that leaves stock above zero is not heard of at all.
+  [InventoryEvents.StockReplenished]: stockChanged,
+  [InventoryEvents.StockDepleted]: stockChanged,
   [IdentityEvents.UserDeleted]: (event: EventEnvelope<UserDeleted>, tx) => forgetUser(tx, event.data.userId),
 };

@@ -5,6 +5,10 @@ import type { Db } from '../../kernel/db/database.ts';
 export const InventoryEvents = {
   StockChanged: 'inventory.stock.changed',
   StockLow: 'inventory.stock.low',
+  /** `available` rose from zero (or less) above zero; payload StockChanged. */
+  StockReplenished: 'inventory.stock.replenished',
+  /** `available` fell from above zero to zero (or less); payload StockChanged. */
+  StockDepleted: 'inventory.stock.depleted',
   StockReserved: 'inventory.stock.reserved',
   StockReleased: 'inventory.stock.released',
   StockCommitted: 'inventory.stock.committed',

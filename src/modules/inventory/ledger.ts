@@ -70,6 +70,10 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       };
       events.push({ type: InventoryEvents.StockChanged, aggregateId: t.variantId, data: changed });
       const before = changed.available - (deltas.get(t.variantId) ?? 0);
+      // Crossing zero, either way, is its own event: those that only care whether a variant can be
+      // bought at all (back-in-stock alerts) hear of that instead of every sale.
+      if (before <= 0 && changed.available > 0) events.push({ type: InventoryEvents.StockReplenished, aggregateId: t.variantId, data: changed });
+      if (before > 0 && changed.available <= 0) events.push({ type: InventoryEvents.StockDepleted, aggregateId: t.variantId, data: changed });
       if (crossedLowStock(before, changed.available, t.lowStockThreshold)) {
         const low: StockLow = { ...changed, threshold: t.lowStockThreshold };
         events.push({ type: InventoryEvents.StockLow, aggregateId: t.variantId, data: low });

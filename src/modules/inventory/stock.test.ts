@@ -169,6 +169,21 @@ describe('stock levels, adjustments, transfers and the movement ledger', () => {
     expect(audit.rows.map((r) => r.action)).toEqual(['inventory.threshold.update', 'inventory.stock.adjust', 'inventory.stock.adjust', 'inventory.stock.adjust']);
   });
 
+  it('announces crossings of zero as inventory.stock.depleted and inventory.stock.replenished, and nothing else', async () => {
+    const id = await variant(3);
+    await adjust(id, -1); // 2 left
+    await adjust(id, -2); // sold out
+    await adjust(id, 4); // back
+    await adjust(id, 1); // more while in stock
+    const { rows } = await sql<any>`select type, data from kernel.outbox where aggregate_id = ${id} and type in ('inventory.stock.depleted', 'inventory.stock.replenished') order by seq`.execute(t.database.db);
+    // The first receipt (0 -> 3) is a replenishment too.
+    expect(rows.map((r) => [r.type, r.data.available])).toEqual([
+      ['inventory.stock.replenished', 3],
+      ['inventory.stock.depleted', 0],
+      ['inventory.stock.replenished', 4],
+    ]);
+  });
+
   it('never oversells: of 50 concurrent decrements against 10 in stock exactly 10 succeed', async () => {
     const id = await variant(10);
     const results = await Promise.all(Array.from({ length: 50 }, () => adjust(id, -1, { reason: 'concurrent sale' })));
