@@ -168,3 +168,22 @@ describe('the database on disk', () => {
     }
   });
 });
+
+describe('repeated queries (named prepared statements on PostgreSQL)', () => {
+  it('keep answering after a table they read changes shape under them', async () => {
+    await sql`create table shelf (id integer primary key, label text not null)`.execute(db);
+    await sql`insert into shelf values (1, 'one'), (2, 'two')`.execute(db);
+    const read = async (id: number) => (await sql<Record<string, unknown>>`select * from shelf where id = ${id}`.execute(db)).rows[0];
+    // Enough runs on every pooled connection for PostgreSQL to settle on a cached plan.
+    for (let i = 0; i < 12; i++) await Promise.all([read(1), read(2), read(1)]);
+    await sql`alter table shelf add column colour text not null default 'red'`.execute(db);
+    for (let i = 0; i < 3; i++) {
+      const rows = await Promise.all([read(1), read(2), read(1)]);
+      expect(rows).toEqual([
+        { id: 1, label: 'one', colour: 'red' },
+        { id: 2, label: 'two', colour: 'red' },
+        { id: 1, label: 'one', colour: 'red' },
+      ]);
+    }
+  });
+});
