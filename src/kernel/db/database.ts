@@ -64,6 +64,12 @@ async function openPostgres(url: string, poolSize: number, preparedStatements: b
 }
 
 const MAX_PREPARED_PER_CONNECTION = 300;
+const CUSTOM_PLAN_MARK = '/* custom-plan */';
+/**
+ * Starts a statement that must be planned for its own parameters every time (never run as a prepared
+ * statement with a generic plan): full-text search, whose best plan depends on how common the words are.
+ */
+export const CUSTOM_PLAN = sql.raw(CUSTOM_PLAN_MARK);
 const statementNames = new Map<string, string>();
 
 /**
@@ -79,7 +85,9 @@ function prepareRepeatedQueries(client: pg.PoolClient): void {
   const unnamed = new Set<string>();
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
   (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) return query(text, values, callback);
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined || text.startsWith(CUSTOM_PLAN_MARK)) {
+      return query(text, values, callback);
+    }
     let name = statementNames.get(text);
     if (!name) {
       name = `bz_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;

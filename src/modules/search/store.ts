@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../../kernel/db/database.ts';
+import { CUSTOM_PLAN, type Db } from '../../kernel/db/database.ts';
 import {
   chooseCompletion,
   chooseCorrections,
@@ -303,7 +303,7 @@ async function runSearch(
     ? sql`d.category_path[array_position(d.category_path, ${params.categoryId}::text) + 1]`
     : sql`d.category_path[1]`;
   const bounds = sql.raw(`array[${PRICE_BUCKET_BOUNDS.join(',')}]::bigint[]`);
-  const { rows } = await sql<{ items: ItemJson[] | null; facets: FacetJson[] }>`
+  const { rows } = await sql<{ items: ItemJson[] | null; facets: FacetJson[] }>`${CUSTOM_PLAN}
     with matched as ${query ? sql`materialized` : sql`not materialized`} (
       select d.product_id, d.min_price, d.created_at, d.rating_average, d.rating_count,
              ${ranked ? scoreOf : sql`null::float8`} as score,
@@ -446,7 +446,7 @@ async function findCorrections(db: Db, words: string[]): Promise<Map<string, str
   if (correctable.length === 0) return new Map();
   // Nearest neighbours by trigram distance come from the GiST index (no similarity threshold to tune);
   // edit distance then decides which of them are plausible typos.
-  const { rows } = await sql<{ word: string; known: boolean; nearest: string[] }>`
+  const { rows } = await sql<{ word: string; known: boolean; nearest: string[] }>`${CUSTOM_PLAN}
     select w.word,
            exists (select 1 from search.terms t where t.term = w.word) as known,
            array(select t.term from search.terms t order by t.term <-> w.word limit ${CORRECTION_CANDIDATES}) as nearest
