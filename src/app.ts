@@ -13,6 +13,7 @@ import { createNatsBus } from './kernel/events/nats-bus.ts';
 import type { EventEnvelope } from './kernel/events/envelope.ts';
 import { runAfterCommit } from './kernel/db/after-commit.ts';
 import { eagerEventsOf, writeAllToOutbox, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
+import { eventPruningJob } from './kernel/events/pruning.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
 import { createHttpServer, type ReadinessCheck } from './kernel/http/server.ts';
@@ -173,7 +174,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     }
   }
 
-  const jobs = createJobRunner({ db, logger, instanceId, jobs: modules.flatMap((m) => m.jobs ?? []), ctx });
+  const jobs = createJobRunner({ db, logger, instanceId, jobs: [eventPruningJob(config.EVENT_RETENTION_DAYS), ...modules.flatMap((m) => m.jobs ?? [])], ctx });
 
   // In-process subscribers do nothing until something publishes, so they are always wired: a hand-driven
   // relay pass (background off) must not mark events published that no consumer ever saw.

@@ -36,6 +36,8 @@ const Env = Type.Object({
   EVENT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, default: 5 }),
   EVENT_RETRY_BASE_MS: Type.Integer({ minimum: 1, default: 200 }),
   RELAY_INTERVAL_MS: Type.Integer({ minimum: 10, default: 500 }),
+  /** Published outbox rows and inbox rows older than this are deleted hourly; more than the NATS stream's 7 days. */
+  EVENT_RETENTION_DAYS: Type.Integer({ minimum: 8, default: 14 }),
   MODULES: Type.Optional(Type.String()),
   /** A cart with items and no change for this long is marked abandoned (and cart.cart.abandoned is emitted). */
   CART_ABANDONED_AFTER_MINUTES: Type.Integer({ minimum: 1, default: 1440 }),
