@@ -360,7 +360,9 @@ export function createApi(options: { sessionKey: string; cartTokenKey?: string }
         idempotencyKey: string,
       ) => call<Order>(endpoints.placeOrder, { body, idempotencyKey }),
       list: (query: Query) => get<Page<Order>>(endpoints.listOrders, { query }),
-      get: (id: string) => get<Order>(endpoints.getOrder, { params: { id } }),
+      /** With `waitWhileStatus`, the server answers when the order leaves that status (or after 20 s). */
+      get: (id: string, waitWhileStatus?: string, signal?: AbortSignal) =>
+        get<Order>(endpoints.getOrder, { params: { id }, ...(waitWhileStatus ? { query: { waitWhileStatus, waitSeconds: 20 } } : {}), signal }),
       cancel: (id: string, reason?: string) => call<Order>(endpoints.cancelOrder, { params: { id }, body: reason ? { reason } : {} }),
       ship: (id: string, body: { trackingNumber: string; carrier?: string; groupId?: string }) => call<Order>(endpoints.shipOrder, { params: { id }, body }),
       deliver: (id: string, groupId?: string) => call<Order>(endpoints.deliverOrder, { params: { id }, body: groupId ? { groupId } : {} }),

@@ -19,12 +19,17 @@ export default function OrderPage() {
   const [params] = useSearchParams();
   const session = useSession();
   const api = useApi();
+  const queryClient = useQueryClient();
   const order = useQuery({
     queryKey: ['order', id],
-    queryFn: () => api.orders.get(id),
+    // Payment runs after the order is placed: while it is pending, each request waits on the server
+    // until the order changes, so the page learns of the payment at once without polling.
+    queryFn: ({ signal }) => {
+      const seen = queryClient.getQueryData<Order>(['order', id]);
+      return api.orders.get(id, seen?.status === 'pending' ? 'pending' : undefined, signal);
+    },
     enabled: !!session,
-    // Payment runs after the order is placed: watch a pending order until it settles.
-    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 1000 : false),
+    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 250 : false),
   });
   useDocumentTitle(order.data ? `Order ${orderNumber(order.data)}` : 'Order', 'Bazaar');
 
