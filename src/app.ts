@@ -12,7 +12,7 @@ import { createInProcessBus } from './kernel/events/in-process-bus.ts';
 import { createNatsBus } from './kernel/events/nats-bus.ts';
 import type { EventEnvelope } from './kernel/events/envelope.ts';
 import { runAfterCommit } from './kernel/db/after-commit.ts';
-import { eagerEventsOf, writeAllToOutbox, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
+import { deferOutboxWrites, eagerEventsOf, flushOutbox, writeAllToOutbox, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
 import { eventPruningJob } from './kernel/events/pruning.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
@@ -114,7 +114,9 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
       let eager: EventEnvelope[] = [];
       let committed: Db | undefined;
       const result = await db.transaction().execute(async (tx) => {
+        deferOutboxWrites(tx);
         const value = await work(tx);
+        await flushOutbox(tx);
         published = wroteEvents(tx);
         eager = eagerEventsOf(tx);
         committed = tx;

@@ -7,7 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
-import { eagerEventsOf, wroteEvents } from './outbox.ts';
+import { deferOutboxWrites, eagerEventsOf, flushOutbox, wroteEvents } from './outbox.ts';
 import { runAfterCommit } from '../db/after-commit.ts';
 
 /**
@@ -46,7 +46,9 @@ export function createSubscription(options: {
             insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
             on conflict do nothing returning event_id`.execute(tx);
           if (claimed.rows.length === 0) return 'duplicate' as const;
+          deferOutboxWrites(tx);
           await handler(event, tx, ctx);
+          await flushOutbox(tx);
           published = wroteEvents(tx);
           eager = eagerEventsOf(tx);
           committed = tx;

@@ -42,7 +42,27 @@ export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Prom
   return envelope!;
 }
 
-/** Several events in one statement, in this order (they get ascending sequence numbers). */
+// Transactions whose owner (ctx.transaction, a consumer's delivery) flushes their events just before
+// commit: their events are written together in one statement instead of one statement per publish.
+const deferred = new WeakMap<object, EventEnvelope[]>();
+
+/** Called by a transaction's owner when it opens it; the owner must call `flushOutbox` before committing. */
+export function deferOutboxWrites(tx: Db): void {
+  deferred.set(tx, []);
+}
+
+/** Writes the events `tx` deferred, in the order they were published (ascending sequence numbers). */
+export async function flushOutbox(tx: Db): Promise<void> {
+  const pending = deferred.get(tx);
+  if (!pending || pending.length === 0) return;
+  deferred.set(tx, []);
+  await insertRows(tx, pending);
+}
+
+/**
+ * Several events, in this order (they get ascending sequence numbers): one statement now, or none
+ * until the owner's flush when the transaction defers its writes.
+ */
 export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[]): Promise<EventEnvelope<TData>[]> {
   if (events.length === 0) return [];
   const work = currentWork();
@@ -59,20 +79,26 @@ export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[])
       data: event.data,
     };
   });
+  const pending = deferred.get(tx);
+  if (pending) pending.push(...envelopes);
+  else await insertRows(tx, envelopes);
+  transactionsWithEvents.add(tx);
+  const eager = envelopes.filter((_, i) => events[i]!.eager);
+  if (eager.length > 0) {
+    const waiting = eagerEvents.get(tx);
+    if (waiting) waiting.push(...eager);
+    else eagerEvents.set(tx, eager);
+  }
+  return envelopes;
+}
+
+async function insertRows(tx: Db, envelopes: EventEnvelope[]): Promise<void> {
   const rows = envelopes.map(
     (e) => sql`(${e.id}, ${emittingModule(e.type)}, ${e.type}, ${e.version}, ${e.aggregateId}, ${e.correlationId},
                 ${e.causationId}, ${e.occurredAt}::timestamptz, ${JSON.stringify(e.data)}::jsonb)`,
   );
-  // A multi-row VALUES list is inserted in list order, so seq follows the order of `events`.
+  // A multi-row VALUES list is inserted in list order, so seq follows the order of the events.
   await sql`
     insert into kernel.outbox (id, module, type, version, aggregate_id, correlation_id, causation_id, occurred_at, data)
     values ${sql.join(rows)}`.execute(tx);
-  transactionsWithEvents.add(tx);
-  const eager = envelopes.filter((_, i) => events[i]!.eager);
-  if (eager.length > 0) {
-    const pending = eagerEvents.get(tx);
-    if (pending) pending.push(...eager);
-    else eagerEvents.set(tx, eager);
-  }
-  return envelopes;
 }

@@ -54,8 +54,11 @@ export async function renewJobLease(db: Db, name: string, owner: string, leaseMs
 
 /** Records the outcome and gives the lease up, so whichever instance finds the job due next may run it. */
 export async function finishJob(db: Db, name: string, owner: string, error: string | null): Promise<void> {
+  // The lease is given back by dating its expiry in the past: `now()` itself would not do, since a
+  // claim that follows within the same clock tick (PGlite's clock counts milliseconds) compares
+  // `expires_at < now()` between two equal times and finds the lease still held.
   await sql`
     update kernel.job_leases
-    set expires_at = now(), last_finished_at = now(), last_error = ${error}
+    set expires_at = now() - interval '1 second', last_finished_at = now(), last_error = ${error}
     where name = ${name} and owner = ${owner}`.execute(db);
 }

@@ -42,8 +42,11 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   async function runIfDue(job: JobDefinition): Promise<boolean> {
     const lease = `job:${job.name}`;
     if (!(await claimDueJob(db, lease, instanceId, job.intervalMs, leaseMs))) return false;
+    // A renewal still on its way when the run ends would extend the lease after finishJob gave it
+    // back, keeping every instance off the job for another lease length: it is awaited first.
+    let renewing: Promise<void> = Promise.resolve();
     const heartbeat = setInterval(() => {
-      renewJobLease(db, lease, instanceId, leaseMs).then(
+      renewing = renewJobLease(db, lease, instanceId, leaseMs).then(
         (held) => {
           if (!held) logger.warn({ job: job.name }, 'job lease lost while running; another instance may start it');
         },
@@ -60,6 +63,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       logger.error({ err: e, job: job.name }, 'job failed');
     } finally {
       clearInterval(heartbeat);
+      await renewing;
     }
     await finishJob(db, lease, instanceId, error);
     logger.debug({ job: job.name, ms: Date.now() - started, failed: error !== null }, 'job ran');

@@ -271,6 +271,23 @@ describe('marketplace split, shipping and tax', () => {
     expect(groups.reduce((s, g) => s + g.total.amount, 0)).toBe(res.body.total.amount);
   });
 
+  it('prices the very next order with a shipping or tax rate just changed (the rates are cached briefly)', async () => {
+    const seller = await person(shop.t, ['seller']);
+    const buyer = await person(shop.t);
+    const vase = await product(shop, seller, { price: 1000, stock: 10 });
+    const order = async () => {
+      const res = await placeOrder(shop, buyer, { items: [item(vase)], shippingAddress: { ...address, country: 'DE' } });
+      expect(res.status).toBe(201);
+      return { shipping: res.body.shipping.amount as number, taxRateBps: res.body.taxRateBps as number };
+    };
+    expect((await shop.t.put('/api/v1/shipping/rates', { kind: 'flat', amount: 300 }, { token: seller.token })).status).toBe(200);
+    expect((await shop.t.put('/api/v1/admin/tax-rates/DE', { rateBps: 1900 }, { token: shop.admin.token })).status).toBe(200);
+    expect(await order()).toEqual({ shipping: 300, taxRateBps: 1900 });
+    expect((await shop.t.put('/api/v1/shipping/rates', { kind: 'flat', amount: 450 }, { token: seller.token })).status).toBe(200);
+    expect((await shop.t.put('/api/v1/admin/tax-rates/DE', { rateBps: 700 }, { token: shop.admin.token })).status).toBe(200);
+    expect(await order()).toEqual({ shipping: 450, taxRateBps: 700 });
+  });
+
   it('zeroes shipping with a free-shipping coupon', async () => {
     const seller = await person(shop.t, ['seller']);
     const buyer = await person(shop.t);

@@ -124,7 +124,7 @@ export async function prepareCheckout(ctx: ModuleContext, userId: string, input:
   }
   const lines = resolveLines(requested, await priceLines(ctx, requested));
   const couponCode = input.couponCode ?? cart?.couponCode ?? null;
-  const [shippingBySeller, taxRateBps] = await Promise.all([shippingOf(ctx, lines), store.findTaxRate(ctx.db, input.shippingAddress.country)]);
+  const [shippingBySeller, taxRateBps] = await Promise.all([shippingOf(ctx, lines), store.findTaxRateCached(ctx, input.shippingAddress.country)]);
   return { userId, input, cart, lines, couponCode, shippingBySeller, taxRateBps };
 }
 

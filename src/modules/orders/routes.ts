@@ -356,6 +356,7 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
       });
       return saved;
     });
+    store.recentTaxRates(ctx).delete(saved.country);
     return taxRateView(saved);
   });
 

@@ -1,5 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
+import { perApp } from '../../kernel/per-app.ts';
 import type { OrderStatus, ShippingAddress } from './contract.ts';
 import type { PaymentMethodKind } from './service.ts';
 
@@ -314,6 +317,22 @@ export async function overdueOrderIds(db: Db, limit: number): Promise<string[]> 
     where status in ('pending', 'payment_failed') and payment_due_at < now()
     order by payment_due_at limit ${limit}`.execute(db);
   return rows.map((r) => r.id);
+}
+
+/**
+ * Tax rates as last read, for a second: every checkout needs one and they change rarely. A rate set
+ * through this app is dropped at once (`recentTaxRates(ctx).delete`); another instance's change is
+ * seen within the second.
+ */
+export const recentTaxRates = perApp(() => new LRUCache<string, number>({ max: 500, ttl: 1000 }));
+
+export async function findTaxRateCached(ctx: ModuleContext, country: string): Promise<number> {
+  const cache = recentTaxRates(ctx);
+  const known = cache.get(country);
+  if (known !== undefined) return known;
+  const rate = await findTaxRate(ctx.db, country);
+  cache.set(country, rate);
+  return rate;
 }
 
 export async function findTaxRate(db: Db, country: string): Promise<number> {

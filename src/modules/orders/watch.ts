@@ -1,4 +1,4 @@
-import type { ModuleContext } from '../../kernel/module.ts';
+import { perApp } from '../../kernel/per-app.ts';
 
 /**
  * Requests waiting for an order to change (`GET /orders/{id}?waitWhileStatus=…`), woken once a status
@@ -37,11 +37,5 @@ function createOrderWatch(): OrderWatch {
   };
 }
 
-// One watch per app (its context), not per process: two apps in one process (tests) stay apart.
-const watches = new WeakMap<ModuleContext, OrderWatch>();
-
-export function orderWatchOf(ctx: ModuleContext): OrderWatch {
-  let watch = watches.get(ctx);
-  if (!watch) watches.set(ctx, (watch = createOrderWatch()));
-  return watch;
-}
+/** One watch per app: two apps in one process (tests) stay apart. */
+export const orderWatchOf = perApp(() => createOrderWatch());

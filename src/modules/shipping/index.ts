@@ -3,12 +3,14 @@ import { SHIPPING_RATES_PORT, ShippingCurrencyError, type ShippingRatesPort } fr
 import { shippingMigrations } from './migrations.ts';
 import { shippingRoutes } from './routes.ts';
 import { parcelCost } from './service.ts';
-import { findRates } from './store.ts';
+import { findRates, findRatesCached } from './store.ts';
 
 function shippingRates(ctx: ModuleContext): ShippingRatesPort {
   return {
     async quote(parcels, tx) {
-      const rates = await findRates(tx ?? ctx.db, [...new Set(parcels.map((p) => p.sellerId))]);
+      const sellerIds = [...new Set(parcels.map((p) => p.sellerId))];
+      // Inside a caller's transaction the table is read (consistent with it); outside, the short cache serves.
+      const rates = tx ? await findRates(tx, sellerIds) : await findRatesCached(ctx, sellerIds);
       const costs = new Map<string, number>();
       for (const parcel of parcels) {
         const stored = rates.get(parcel.sellerId);

@@ -4,7 +4,7 @@ import { errorResponses } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { ShippingEvents, type RateChanged, type ShippingRate } from './contract.ts';
 import { FREE_SHIPPING } from './service.ts';
-import { findRates, upsertRate } from './store.ts';
+import { findRates, recentRates, upsertRate } from './store.ts';
 
 const bearer = [{ bearer: [] }];
 const Amount = Type.Integer({ minimum: 0, maximum: 100_000_000, description: 'Minor units' });
@@ -66,6 +66,7 @@ export function shippingRoutes(app: HttpApp, ctx: ModuleContext) {
       await ctx.publish(tx, { type: ShippingEvents.RateChanged, aggregateId: principal.userId, data });
       return saved;
     });
+    recentRates(ctx).delete(principal.userId);
     return rateView(stored.sellerId, stored.rate, stored.updatedAt);
   });
 

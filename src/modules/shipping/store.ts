@@ -1,5 +1,8 @@
 import { sql } from 'kysely';
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../../kernel/db/database.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
+import { perApp } from '../../kernel/per-app.ts';
 import type { ShippingRate } from './contract.ts';
 
 export interface StoredRate {
@@ -14,6 +17,28 @@ function toRate(row: Record<string, any>): StoredRate {
       ? { kind: 'flat', amount: row.amount, currency: row.currency }
       : { kind: 'weight', baseAmount: row.base_amount, perKgAmount: row.per_kg_amount, currency: row.currency };
   return { sellerId: row.seller_id, rate, updatedAt: row.updated_at };
+}
+
+/**
+ * Sellers' rates as last read, for a second: checkout prices every order with them and they change
+ * rarely. A rate set through this app is dropped at once (`forgetRate`); another instance's change
+ * is seen within the second.
+ */
+export const recentRates = perApp(() => new LRUCache<string, { stored: StoredRate | null }>({ max: 10_000, ttl: 1000 }));
+
+export async function findRatesCached(ctx: ModuleContext, sellerIds: string[]): Promise<Map<string, StoredRate>> {
+  const cache = recentRates(ctx);
+  const missing = sellerIds.filter((id) => !cache.has(id));
+  if (missing.length > 0) {
+    const found = await findRates(ctx.db, missing);
+    for (const id of missing) cache.set(id, { stored: found.get(id) ?? null });
+  }
+  const rates = new Map<string, StoredRate>();
+  for (const id of sellerIds) {
+    const stored = cache.get(id)?.stored;
+    if (stored) rates.set(id, stored);
+  }
+  return rates;
 }
 
 export async function findRates(db: Db, sellerIds: string[]): Promise<Map<string, StoredRate>> {
