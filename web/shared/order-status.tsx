@@ -1,5 +1,26 @@
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useApi } from './session.tsx';
 import type { Order, OrderStatus } from './types.ts';
 import { Badge, formatDate } from './ui.tsx';
+
+/**
+ * One order, kept current while its payment runs: while it is pending, each request waits on the
+ * server until the order changes (`waitWhileStatus`), so the page learns of the payment at once
+ * without polling.
+ */
+export function useOrder(id: string, enabled = true) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useQuery({
+    queryKey: ['order', id],
+    queryFn: ({ signal }) => {
+      const seen = queryClient.getQueryData<Order>(['order', id]);
+      return api.orders.get(id, seen?.status === 'pending' ? 'pending' : undefined, signal);
+    },
+    enabled,
+    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 250 : false),
+  });
+}
 
 /** How both apps name and draw an order's status: the badge, and the timeline of its life so far. */
 

@@ -3,19 +3,14 @@ import { useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { describeError, isMissingEndpoint, newIdempotencyKey } from '../../shared/api.ts';
 import { formatMoney, parseMoneyInput } from '../../shared/money.ts';
-import { OrderTimeline, orderNumber, StatusBadge } from '../../shared/order-status.tsx';
+import { OrderTimeline, orderNumber, StatusBadge, useOrder } from '../../shared/order-status.tsx';
 import { useApi, useCan, useSession } from '../../shared/session.tsx';
 import type { FulfilmentGroup, Money, Order, Payment } from '../../shared/types.ts';
 import { Badge, Button, Card, ErrorNotice, Notice, Price, Skeleton, TextField, formatDate, useDocumentTitle } from '../../shared/ui.tsx';
 
 export default function OrderDetail() {
   const { id = '' } = useParams();
-  const api = useApi();
-  const order = useQuery({
-    queryKey: ['order', id],
-    queryFn: () => api.orders.get(id),
-    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 1500 : false),
-  });
+  const order = useOrder(id);
   useDocumentTitle(order.data ? `Order ${orderNumber(order.data)}` : 'Order', 'Bazaar Admin');
   if (order.isPending) return <Skeleton lines={10} />;
   if (order.isError) return <ErrorNotice error={order.error} what="Orders" />;

@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import { Link, Navigate, useParams, useSearchParams } from 'react-router';
 import { ApiError, describeError, newIdempotencyKey } from '../../shared/api.ts';
-import { OrderTimeline, orderNumber, StatusBadge } from '../../shared/order-status.tsx';
+import { OrderTimeline, orderNumber, StatusBadge, useOrder } from '../../shared/order-status.tsx';
 import { useApi, useSession } from '../../shared/session.tsx';
 import type { Order } from '../../shared/types.ts';
 import { Button, Card, EmptyState, ErrorNotice, Notice, Price, Skeleton, formatDate, useDocumentTitle } from '../../shared/ui.tsx';
@@ -18,19 +18,7 @@ export default function OrderPage() {
   const { id = '' } = useParams();
   const [params] = useSearchParams();
   const session = useSession();
-  const api = useApi();
-  const queryClient = useQueryClient();
-  const order = useQuery({
-    queryKey: ['order', id],
-    // Payment runs after the order is placed: while it is pending, each request waits on the server
-    // until the order changes, so the page learns of the payment at once without polling.
-    queryFn: ({ signal }) => {
-      const seen = queryClient.getQueryData<Order>(['order', id]);
-      return api.orders.get(id, seen?.status === 'pending' ? 'pending' : undefined, signal);
-    },
-    enabled: !!session,
-    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 250 : false),
-  });
+  const order = useOrder(id, !!session);
   useDocumentTitle(order.data ? `Order ${orderNumber(order.data)}` : 'Order', 'Bazaar');
 
   if (!session) return <Navigate to={`/signin?next=${encodeURIComponent(`/account/orders/${id}`)}`} replace />;
