@@ -1,6 +1,4 @@
-import { DefaultQueryExecutor } from 'kysely';
 import { newId } from '../../src/kernel/ids.ts';
-import { currentWork } from '../../src/kernel/observability/context.ts';
 import type { TestApp } from './app.ts';
 import { admin, type Caller } from './catalog.ts';
 
@@ -75,25 +73,3 @@ export async function coupon(t: TestApp, owner: Caller, body: Record<string, unk
 
 /** Options for a guest's cart call carrying its token. */
 export const asGuest = (cartToken: string) => ({ headers: { 'x-cart-token': cartToken } });
-
-/**
- * Counts the SQL statements each request runs, keyed by the `x-request-id` the test sends: every
- * statement goes through Kysely's executor inside the request's work context. Background work (relay,
- * consumers) runs outside any request and is not counted.
- */
-export function countQueriesPerRequest() {
-  const executor = DefaultQueryExecutor.prototype as unknown as { executeQuery: (...args: unknown[]) => Promise<unknown> };
-  const inherited = executor.executeQuery;
-  const counts = new Map<string, number>();
-  executor.executeQuery = function (this: unknown, ...args: unknown[]) {
-    const requestId = currentWork()?.requestId;
-    if (requestId) counts.set(requestId, (counts.get(requestId) ?? 0) + 1);
-    return inherited.apply(this, args);
-  };
-  return {
-    of: (requestId: string) => counts.get(requestId) ?? 0,
-    stop: () => {
-      delete (executor as { executeQuery?: unknown }).executeQuery;
-    },
-  };
-}

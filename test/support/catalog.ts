@@ -1,9 +1,7 @@
-import { DefaultQueryExecutor } from 'kysely';
 import sharp from 'sharp';
 import { newId } from '../../src/kernel/ids.ts';
 import type { BuildOptions } from '../../src/app.ts';
 import type { BazaarModule } from '../../src/kernel/module.ts';
-import { currentWork } from '../../src/kernel/observability/context.ts';
 import { catalogModule } from '../../src/modules/catalog/index.ts';
 import { inventoryModule } from '../../src/modules/inventory/index.ts';
 import { startTestApp, type TestApp } from './app.ts';
@@ -80,26 +78,4 @@ export function multipartBody(file: { data: Buffer; filename: string; contentTyp
     Buffer.from(`\r\n--${boundary}--\r\n`),
   );
   return { raw: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
-}
-
-/**
- * Counts the SQL statements each request runs, keyed by the `x-request-id` the test sends. Every
- * statement passes Kysely's executor inside the request's work context; background work (relay,
- * consumers, jobs) runs outside any request and is not counted.
- */
-export function countQueries() {
-  const prototype = DefaultQueryExecutor.prototype as unknown as { executeQuery: (...args: unknown[]) => Promise<unknown> };
-  const inherited = prototype.executeQuery;
-  const counts = new Map<string, number>();
-  prototype.executeQuery = function (this: unknown, ...args: unknown[]) {
-    const requestId = currentWork()?.requestId;
-    if (requestId) counts.set(requestId, (counts.get(requestId) ?? 0) + 1);
-    return inherited.apply(this, args);
-  };
-  return {
-    of: (requestId: string) => counts.get(requestId) ?? 0,
-    stop: () => {
-      prototype.executeQuery = inherited;
-    },
-  };
 }

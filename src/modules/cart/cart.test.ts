@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../kernel/ids.ts';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
-import { asGuest, caller, countQueriesPerRequest, coupon, customer, product, seller, admin, type Caller, type TestProduct } from '../../../test/support/cart.ts';
+import { asGuest, caller, coupon, customer, product, seller, admin, type Caller, type TestProduct } from '../../../test/support/cart.ts';
+import { countQueries } from '../../../test/support/queries.ts';
 import { eventually } from '../../../test/support/events.ts';
 import { catalogModule } from '../catalog/index.ts';
 import { IdentityEvents } from '../identity/contract.ts';
@@ -420,7 +421,7 @@ describe('cart', () => {
         ...cup.variants.map((v) => ({ productId: cup.id, variantId: v.id, quantity: 2 })),
         { productId: plate.id, quantity: 1 },
       );
-      const counter = countQueriesPerRequest();
+      const counter = countQueries();
       try {
         const as = (token: string, requestId: string) => ({ headers: { 'x-cart-token': token, 'x-request-id': requestId } });
         expect((await t.get('/api/v1/cart', as(small, 'read-small'))).body.items).toHaveLength(1);

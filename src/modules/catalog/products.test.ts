@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestApp } from '../../../test/support/app.ts';
-import { admin, category, countQueries, customer, eventually, product, productBody, seller, startCatalogApp, type Caller } from '../../../test/support/catalog.ts';
+import { admin, category, customer, eventually, product, productBody, seller, startCatalogApp, type Caller } from '../../../test/support/catalog.ts';
+import { countQueries } from '../../../test/support/queries.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { BazaarModule } from '../../kernel/module.ts';
 import { SELLER_DIRECTORY_PORT, type SellerDirectory } from '../identity/contract.ts';
