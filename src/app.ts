@@ -4,15 +4,14 @@ import { createTokenService, loadSigningKey } from './kernel/auth/tokens.ts';
 import { createCache, type Cache } from './kernel/cache/index.ts';
 import type { Config } from './kernel/config.ts';
 import { createSecretBox, loadEncryptionKey } from './kernel/crypto.ts';
-import { openDatabase, type Database, type Db } from './kernel/db/database.ts';
+import { openDatabase, type Database } from './kernel/db/database.ts';
 import { migrateSchema } from './kernel/db/migrations.ts';
 import type { EventBus, Subscription } from './kernel/events/bus.ts';
 import { createSubscription } from './kernel/events/consumers.ts';
 import { createInProcessBus } from './kernel/events/in-process-bus.ts';
 import { createNatsBus } from './kernel/events/nats-bus.ts';
-import type { EventEnvelope } from './kernel/events/envelope.ts';
-import { runAfterCommit } from './kernel/db/after-commit.ts';
-import { deferOutboxWrites, eagerEventsOf, flushOutbox, writeAllToOutbox, writeToOutbox, wroteEvents } from './kernel/events/outbox.ts';
+import { writeAllToOutbox, writeToOutbox } from './kernel/events/outbox.ts';
+import { runTransaction } from './kernel/events/transaction.ts';
 import { eventPruningJob } from './kernel/events/pruning.ts';
 import { createRelay, type Relay } from './kernel/events/relay.ts';
 import { authentication } from './kernel/http/auth.ts';
@@ -109,24 +108,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     tokens: createTokenService(loadSigningKey(config), config.ACCESS_TOKEN_TTL_SECONDS),
     secrets: createSecretBox(loadEncryptionKey(config)),
     ports,
-    async transaction(work) {
-      let published = false;
-      let eager: EventEnvelope[] = [];
-      let committed: Db | undefined;
-      const result = await db.transaction().execute(async (tx) => {
-        deferOutboxWrites(tx);
-        const value = await work(tx);
-        await flushOutbox(tx);
-        published = wroteEvents(tx);
-        eager = eagerEventsOf(tx);
-        committed = tx;
-        return value;
-      });
-      if (committed) runAfterCommit(committed, (error) => logger.error({ err: error }, 'an after-commit callback failed'));
-      // Only a commit that wrote events needs a relay pass; the interval catches anything else.
-      if (published) relay.afterCommit(eager);
-      return result;
-    },
+    // Only a commit that wrote events needs a relay pass; the interval catches anything else.
+    transaction: (work) => runTransaction(db, work, { logger, published: (eager) => relay.afterCommit(eager) }),
     publish: (tx, event) => writeToOutbox(tx, event),
     publishAll: (tx, events) => writeAllToOutbox(tx, events),
     audit: (tx, entry) => recordAudit(tx, entry),

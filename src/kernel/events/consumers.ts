@@ -7,8 +7,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
-import { deferOutboxWrites, eagerEventsOf, flushOutbox, wroteEvents } from './outbox.ts';
-import { runAfterCommit } from '../db/after-commit.ts';
+import { runTransaction } from './transaction.ts';
 
 /**
  * Builds a module's durable consumer. The handler's effect and the inbox row commit together, so an
@@ -37,27 +36,21 @@ export function createSubscription(options: {
         metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'handled' });
         return 'handled';
       }
-      let published = false;
-      let eager: EventEnvelope[] = [];
-      let committed: Db | undefined;
       const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
-        db.transaction().execute(async (tx) => {
-          const claimed = await sql`
-            insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
-            on conflict do nothing returning event_id`.execute(tx);
-          if (claimed.rows.length === 0) return 'duplicate' as const;
-          deferOutboxWrites(tx);
-          await handler(event, tx, ctx);
-          await flushOutbox(tx);
-          published = wroteEvents(tx);
-          eager = eagerEventsOf(tx);
-          committed = tx;
-          return 'handled' as const;
-        }),
+        runTransaction(
+          db,
+          async (tx) => {
+            const claimed = await sql`
+              insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
+              on conflict do nothing returning event_id`.execute(tx);
+            if (claimed.rows.length === 0) return 'duplicate' as const;
+            await handler(event, tx, ctx);
+            return 'handled' as const;
+          },
+          { logger, published: (eager) => afterPublished?.(eager) },
+        ),
       );
-      if (committed) runAfterCommit(committed, (error) => logger.error({ err: error, consumer, eventId: event.id }, 'an after-commit callback failed'));
       metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
-      if (published) afterPublished?.(eager);
       return outcome;
     },
     async deadLetter(event, error, attempts) {

@@ -18,19 +18,29 @@ export interface NewEvent<TData> {
   eager?: boolean;
 }
 
-// Transactions that wrote events, so only those ask the relay for a pass after they commit.
-const transactionsWithEvents = new WeakSet<object>();
+/**
+ * What an owned transaction (see transaction.ts) has published so far: its events wait here and go
+ * to the outbox in one statement just before commit. A transaction nobody owns writes each event at
+ * once.
+ */
+interface OwnedOutbox {
+  pending: EventEnvelope[];
+  eager: EventEnvelope[];
+}
+const owned = new WeakMap<object, OwnedOutbox>();
 
-const eagerEvents = new WeakMap<object, EventEnvelope[]>();
-
-/** Events written in `tx` with `eager`, to publish once it has committed. */
-export function eagerEventsOf(tx: Db): EventEnvelope[] {
-  return eagerEvents.get(tx) ?? [];
+export function openOutbox(tx: Db): void {
+  owned.set(tx, { pending: [], eager: [] });
 }
 
-/** True when `tx` wrote at least one event to the outbox. */
-export function wroteEvents(tx: Db): boolean {
-  return transactionsWithEvents.has(tx);
+/** Writes what `tx` published and says whether it published anything, and which events are eager. */
+export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: EventEnvelope[] }> {
+  const outbox = owned.get(tx);
+  if (!outbox) return { wrote: false, eager: [] };
+  owned.delete(tx);
+  if (outbox.pending.length === 0) return { wrote: false, eager: [] };
+  await insertRows(tx, outbox.pending);
+  return { wrote: true, eager: outbox.eager };
 }
 
 /**
@@ -42,26 +52,9 @@ export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Prom
   return envelope!;
 }
 
-// Transactions whose owner (ctx.transaction, a consumer's delivery) flushes their events just before
-// commit: their events are written together in one statement instead of one statement per publish.
-const deferred = new WeakMap<object, EventEnvelope[]>();
-
-/** Called by a transaction's owner when it opens it; the owner must call `flushOutbox` before committing. */
-export function deferOutboxWrites(tx: Db): void {
-  deferred.set(tx, []);
-}
-
-/** Writes the events `tx` deferred, in the order they were published (ascending sequence numbers). */
-export async function flushOutbox(tx: Db): Promise<void> {
-  const pending = deferred.get(tx);
-  if (!pending || pending.length === 0) return;
-  deferred.set(tx, []);
-  await insertRows(tx, pending);
-}
-
 /**
- * Several events, in this order (they get ascending sequence numbers): one statement now, or none
- * until the owner's flush when the transaction defers its writes.
+ * Several events, in this order (they get ascending sequence numbers): one statement now, or, in an
+ * owned transaction, together with the rest of its events just before it commits.
  */
 export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[]): Promise<EventEnvelope<TData>[]> {
   if (events.length === 0) return [];
@@ -79,16 +72,13 @@ export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[])
       data: event.data,
     };
   });
-  const pending = deferred.get(tx);
-  if (pending) pending.push(...envelopes);
-  else await insertRows(tx, envelopes);
-  transactionsWithEvents.add(tx);
-  const eager = envelopes.filter((_, i) => events[i]!.eager);
-  if (eager.length > 0) {
-    const waiting = eagerEvents.get(tx);
-    if (waiting) waiting.push(...eager);
-    else eagerEvents.set(tx, eager);
+  const outbox = owned.get(tx);
+  if (!outbox) {
+    await insertRows(tx, envelopes);
+    return envelopes;
   }
+  outbox.pending.push(...envelopes);
+  outbox.eager.push(...envelopes.filter((_, i) => events[i]!.eager));
   return envelopes;
 }
 

@@ -111,15 +111,18 @@ export function cartRoutes(app: HttpApp, ctx: ModuleContext, carts: Carts) {
       response: { ...cartResponses(404, 409), 201: CartView },
     },
   }, async (request, reply) => {
-    // The cart is found inside the write when the caller names it plainly (a signed-in user with no
-    // guest cart to merge, or a guest's token); otherwise, or when there is no such cart yet, the usual way.
+    // The cart is found inside the write when the caller names it plainly: a signed-in user with no
+    // guest cart to merge, or a guest's token. Otherwise, or when there is no such cart yet, the usual way.
     const token = request.headers[CART_TOKEN_HEADER];
     const userId = request.principal?.userId ?? null;
-    const direct = userId ? (looksLikeCartToken(token) ? null : { userId }) : looksLikeCartToken(token) ? { guestTokenHash: hashCartToken(token) } : null;
-    let view = direct ? await carts.addItem(direct, userId, request.body) : null;
-    if (view) {
-      if (!userId) reply.header(CART_TOKEN_HEADER, token);
-    } else {
+    const hasToken = looksLikeCartToken(token);
+    let view = null;
+    if (userId && !hasToken) view = await carts.addItem({ userId }, userId, request.body);
+    if (!userId && hasToken) {
+      view = await carts.addItem({ guestTokenHash: hashCartToken(token) }, null, request.body);
+      if (view) reply.header(CART_TOKEN_HEADER, token);
+    }
+    if (!view) {
       const { cart } = await cartOf(request, reply);
       view = await carts.addItem({ cartId: cart.id }, userId, request.body);
       if (!view) throw notFound('Cart');

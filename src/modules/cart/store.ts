@@ -77,11 +77,6 @@ export async function findItem(db: Db, cartId: string, itemId: string): Promise<
   return rows[0] ? toItem(rows[0]) : undefined;
 }
 
-export async function countItems(db: Db, cartId: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from cart.items where cart_id = ${cartId}`.execute(db);
-  return rows[0]!.n;
-}
-
 /** Which cart a write goes to: known by id, or found in the same statement by its owner or guest token. */
 export type CartSelector = { cartId: string } | { userId: string } | { guestTokenHash: string };
 

@@ -197,15 +197,10 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
       const leave = () => (gone = true);
       reply.raw.once('close', leave);
       try {
+        // A change committed between a read and the wait is seen at the next re-check, a second later.
         while (order!.status === waitWhileStatus && !gone && Date.now() < deadline) {
-          const turn = watch.next(order!.id);
-          let timer: NodeJS.Timeout | undefined;
-          const lapse = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.min(RECHECK_MS, deadline - Date.now()))));
-          await Promise.race([turn.woken, lapse]);
-          clearTimeout(timer);
-          turn.cancel();
-          if (gone) break;
-          order = (await store.loadOrder(ctx.db, order!.id)) ?? order;
+          await watch.wait(order!.id, Math.min(RECHECK_MS, deadline - Date.now()));
+          if (!gone) order = (await store.loadOrder(ctx.db, order!.id)) ?? order;
         }
       } finally {
         reply.raw.off('close', leave);

@@ -6,8 +6,8 @@ import { perApp } from '../../kernel/per-app.ts';
  * here: waiters also look again every RECHECK_MS, so it is seen a little later, never missed.
  */
 export interface OrderWatch {
-  /** Registers before the caller reads the order, so a change committed meanwhile still wakes it. */
-  next(orderId: string): { woken: Promise<void>; cancel(): void };
+  /** Resolves when a change of the order commits in this process, or after `ms`. */
+  wait(orderId: string, ms: number): Promise<void>;
   notify(orderId: string): void;
 }
 
@@ -16,17 +16,20 @@ export const RECHECK_MS = 1000;
 function createOrderWatch(): OrderWatch {
   const waiting = new Map<string, Set<() => void>>();
   return {
-    next(orderId) {
-      let wake!: () => void;
-      const woken = new Promise<void>((resolve) => (wake = resolve));
+    async wait(orderId, ms) {
       let set = waiting.get(orderId);
       if (!set) waiting.set(orderId, (set = new Set()));
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const timer = setTimeout(wake, ms);
       set.add(wake);
-      const cancel = () => {
-        set!.delete(wake);
-        if (set!.size === 0 && waiting.get(orderId) === set) waiting.delete(orderId);
-      };
-      return { woken, cancel };
+      try {
+        await woken;
+      } finally {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0 && waiting.get(orderId) === set) waiting.delete(orderId);
+      }
     },
     notify(orderId) {
       const set = waiting.get(orderId);
