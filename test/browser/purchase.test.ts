@@ -92,6 +92,9 @@ describe('buying', () => {
     await orderStatus(page, 'paid');
     await page.getByText('Thank you! Your order is confirmed.').waitFor();
     await page.getByText('Payment received').first().waitFor();
+    // Each part of the price is shown on its own line, tax included.
+    const totals = page.locator('dl.totals');
+    for (const part of ['Subtotal', 'Shipping', 'Tax', 'Total']) await totals.getByText(part, { exact: true }).waitFor();
     paidOrderPath = new URL(page.url()).pathname;
     await screenshots(page, 'shop-order');
 

@@ -1,7 +1,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useApi } from './session.tsx';
-import type { Order, OrderStatus } from './types.ts';
-import { Badge, formatDate } from './ui.tsx';
+import type { Order, OrderStatus, ShippingAddress } from './types.ts';
+import { Badge, formatDate, Price } from './ui.tsx';
 
 /**
  * One order, kept current while its payment runs: while it is pending, each request waits on the
@@ -108,3 +108,60 @@ export function OrderTimeline({ order }: { order: Order }) {
     </ol>
   );
 }
+
+/** An order's figures, each part shown on its own line as checkout priced it (tax included). */
+export function OrderTotals({ order }: { order: Order }) {
+  return (
+    <dl className="totals">
+      <dt>Subtotal</dt>
+      <dd>
+        <Price money={order.subtotal} />
+      </dd>
+      {order.discount.amount > 0 ? (
+        <>
+          <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ''}</dt>
+          <dd className="discount">
+            −<Price money={order.discount} />
+          </dd>
+        </>
+      ) : null}
+      <dt>Shipping</dt>
+      <dd>{order.shipping.amount === 0 ? 'Free' : <Price money={order.shipping} />}</dd>
+      {order.tax ? (
+        <>
+          <dt>Tax</dt>
+          <dd>
+            <Price money={order.tax} />
+          </dd>
+        </>
+      ) : null}
+      <dt className="total">Total</dt>
+      <dd className="total">
+        <Price money={order.total} />
+      </dd>
+    </dl>
+  );
+}
+
+export function AddressLines({ address }: { address: ShippingAddress }) {
+  return (
+    <address className="address">
+      {address.name}
+      <br />
+      {address.line1}
+      {address.line2 ? (
+        <>
+          <br />
+          {address.line2}
+        </>
+      ) : null}
+      <br />
+      {address.postalCode} {address.city}
+      <br />
+      {address.country}
+    </address>
+  );
+}
+
+export const paymentMethodLabel = (method: Order['payment']['method']) =>
+  method === 'card' ? 'Card' : method === 'cod' ? 'Cash on delivery' : 'Store credit';

@@ -3,7 +3,7 @@ import { useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { describeError, isMissingEndpoint, newIdempotencyKey } from '../../shared/api.ts';
 import { formatMoney, parseMoneyInput } from '../../shared/money.ts';
-import { OrderTimeline, orderNumber, StatusBadge, useOrder } from '../../shared/order-status.tsx';
+import { AddressLines, OrderTimeline, OrderTotals, orderNumber, paymentMethodLabel, StatusBadge, useOrder } from '../../shared/order-status.tsx';
 import { useApi, useCan, useSession } from '../../shared/session.tsx';
 import type { FulfilmentGroup, Money, Order, Payment } from '../../shared/types.ts';
 import { Badge, Button, Card, ErrorNotice, Notice, Price, Skeleton, TextField, formatDate, useDocumentTitle } from '../../shared/ui.tsx';
@@ -90,34 +90,7 @@ function OrderView({ order }: { order: Order }) {
                 </tbody>
               </table>
             </div>
-            <dl className="totals">
-              <dt>Subtotal</dt>
-              <dd>
-                <Price money={order.subtotal} />
-              </dd>
-              {order.discount.amount > 0 ? (
-                <>
-                  <dt>Discount{order.couponCode ? ` (${order.couponCode})` : ''}</dt>
-                  <dd>−{formatMoney(order.discount)}</dd>
-                </>
-              ) : null}
-              <dt>Shipping</dt>
-              <dd>
-                <Price money={order.shipping} />
-              </dd>
-              {order.tax ? (
-                <>
-                  <dt>Tax</dt>
-                  <dd>
-                    <Price money={order.tax} />
-                  </dd>
-                </>
-              ) : null}
-              <dt className="total">Total</dt>
-              <dd className="total">
-                <Price money={order.total} />
-              </dd>
-            </dl>
+            <OrderTotals order={order} />
           </Card>
 
           <Card title="Parcels">
@@ -148,25 +121,11 @@ function OrderView({ order }: { order: Order }) {
             <OrderTimeline order={order} />
           </Card>
           <Card title="Ship to">
-            <address className="address">
-              {order.shippingAddress.name}
-              <br />
-              {order.shippingAddress.line1}
-              {order.shippingAddress.line2 ? (
-                <>
-                  <br />
-                  {order.shippingAddress.line2}
-                </>
-              ) : null}
-              <br />
-              {order.shippingAddress.postalCode} {order.shippingAddress.city}
-              <br />
-              {order.shippingAddress.country}
-            </address>
+            <AddressLines address={order.shippingAddress} />
           </Card>
           <Card title="Payment">
             <p>
-              {order.payment.method === 'card' ? 'Card' : order.payment.method === 'cod' ? 'Cash on delivery' : 'Store credit'} · <Badge>{order.payment.status}</Badge>
+              {paymentMethodLabel(order.payment.method)} · <Badge>{order.payment.status}</Badge>
             </p>
           </Card>
           {cancellable ? <CancelForm busy={cancel.isPending} onCancel={(reason) => cancel.mutate(reason)} error={cancel.error} /> : null}

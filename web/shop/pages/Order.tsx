@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useRef, useState } from 'react';
 import { Link, Navigate, useParams, useSearchParams } from 'react-router';
 import { ApiError, describeError, newIdempotencyKey } from '../../shared/api.ts';
-import { OrderTimeline, orderNumber, StatusBadge, useOrder } from '../../shared/order-status.tsx';
+import { AddressLines, OrderTimeline, OrderTotals, orderNumber, paymentMethodLabel, StatusBadge, useOrder } from '../../shared/order-status.tsx';
 import { useApi, useSession } from '../../shared/session.tsx';
 import type { Order } from '../../shared/types.ts';
 import { Button, Card, EmptyState, ErrorNotice, Notice, Price, Skeleton, formatDate, useDocumentTitle } from '../../shared/ui.tsx';
@@ -103,53 +103,18 @@ function OrderView({ order, justPlaced }: { order: Order; justPlaced: boolean })
             </li>
           ))}
         </ul>
-        <dl className="totals">
-          {order.subtotal ? (
-            <>
-              <dt>Subtotal</dt>
-              <dd>
-                <Price money={order.subtotal} />
-              </dd>
-            </>
-          ) : null}
-          {order.discount && order.discount.amount > 0 ? (
-            <>
-              <dt>Discount</dt>
-              <dd className="discount">
-                −<Price money={order.discount} />
-              </dd>
-            </>
-          ) : null}
-          {order.shipping ? (
-            <>
-              <dt>Shipping</dt>
-              <dd>{order.shipping.amount === 0 ? 'Free' : <Price money={order.shipping} />}</dd>
-            </>
-          ) : null}
-          <dt className="total">Total</dt>
-          <dd className="total">
-            <Price money={order.total} />
-          </dd>
-        </dl>
+        <OrderTotals order={order} />
       </Card>
 
       <div className="grid-2">
         {order.shippingAddress ? (
           <Card title="Delivery address">
-            <address className="address">
-              {order.shippingAddress.name}
-              <br />
-              {order.shippingAddress.line1}
-              <br />
-              {order.shippingAddress.postalCode} {order.shippingAddress.city}
-              <br />
-              {order.shippingAddress.country}
-            </address>
+            <AddressLines address={order.shippingAddress} />
           </Card>
         ) : null}
         {order.payment ? (
           <Card title="Payment">
-            <p>{order.payment.method === 'card' ? 'Card' : order.payment.method === 'cod' ? 'Cash on delivery' : 'Store credit'}</p>
+            <p>{paymentMethodLabel(order.payment.method)}</p>
             {order.payment.status ? <p className="small muted">Status: {order.payment.status.replaceAll('_', ' ')}</p> : null}
           </Card>
         ) : null}
