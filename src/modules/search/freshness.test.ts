@@ -17,7 +17,9 @@ import {
   stockOf,
 } from '../../../test/support/search.ts';
 import { sql } from 'kysely';
+import { touchAfterCommit } from './generation.ts';
 import { searchModule } from './index.ts';
+import { postgresSearchIndex } from './store.ts';
 
 /**
  * What shoppers see follows what sellers and warehouses do, within seconds of the change, result cache
@@ -52,6 +54,21 @@ describe('search follows catalog and inventory changes', () => {
     const cheaper = changed(lamp, { variants: [{ ...lamp.variants[0]!, price: { amount: 2500, currency: 'USD' } }] });
     await publish(t, productUpdated(cheaper));
     await searchUntil({ q: 'cached' }, (b) => b.items[0]?.price.amount === 2500, 'the cached answer to be replaced');
+  });
+
+  it('moves the cache generation again once a change has committed, past any value a reader took just before', async () => {
+    const lamp = productSnapshot({ name: 'Generation Torchiere', category: lighting, prices: [1500] });
+    await publishAndSettle(t, productCreated(lamp));
+    const ctx = t.app.ctx;
+    let takenBeforeCommit = '';
+    await ctx.transaction(async (tx) => {
+      const changedNow = await postgresSearchIndex.setVariantStock(tx, { variantId: lamp.variants[0]!.id, productId: lamp.id, available: 42 });
+      expect(changedNow).toBe(true);
+      touchAfterCommit(ctx, tx, postgresSearchIndex, changedNow);
+      // The sequence is not transactional: a reader elsewhere could take this value before the commit.
+      takenBeforeCommit = await postgresSearchIndex.generation(tx);
+    });
+    await eventually(async () => (await postgresSearchIndex.generation(ctx.db)) !== takenBeforeCommit, 'the generation to move after the commit', 2000);
   });
 
   it('makes a new product searchable', async () => {

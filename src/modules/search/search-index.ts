@@ -11,12 +11,13 @@ import type { Db } from '../../kernel/db/database.ts';
  * Reads take the database they may read from (a replica is fine: search tolerates lag).
  */
 export interface SearchIndex {
-  upsert(tx: Db, doc: SearchDocument): Promise<void>;
-  remove(tx: Db, productId: string): Promise<void>;
-  setVariantStock(tx: Db, stock: VariantStock): Promise<void>;
-  setRating(tx: Db, productId: string, rating: Rating): Promise<void>;
-  upsertCategory(tx: Db, category: IndexedCategory): Promise<void>;
-  removeCategory(tx: Db, categoryId: string): Promise<void>;
+  /** Each write says whether a shopper could now see a different result (then call `touch` after commit). */
+  upsert(tx: Db, doc: SearchDocument): Promise<boolean>;
+  remove(tx: Db, productId: string): Promise<boolean>;
+  setVariantStock(tx: Db, stock: VariantStock): Promise<boolean>;
+  setRating(tx: Db, productId: string, rating: Rating): Promise<boolean>;
+  upsertCategory(tx: Db, category: IndexedCategory): Promise<boolean>;
+  removeCategory(tx: Db, categoryId: string): Promise<boolean>;
 
   query(db: Db, params: SearchParams): Promise<SearchResult>;
   suggest(db: Db, prefix: string, limit: number): Promise<Suggestion[]>;
@@ -24,6 +25,8 @@ export interface SearchIndex {
   recordSearches(db: Db, counts: ReadonlyMap<string, number>): Promise<void>;
   /** Changes whenever a shopper could see a different result: the result cache keys on it. */
   generation(db: Db): Promise<string>;
+  /** Moves the generation on; run once a write that changed something has committed. */
+  touch(db: Db): Promise<void>;
 }
 
 /** One product as search sees it; stock and rating arrive separately and are kept by the index. */

@@ -82,27 +82,30 @@ export const postgresSearchIndex: SearchIndex = {
         source_updated_at = excluded.source_updated_at, indexed_at = excluded.indexed_at
       where d.source_updated_at <= excluded.source_updated_at
       returning product_id`.execute(tx);
-    if (applied.rows.length === 0) return;
+    if (applied.rows.length === 0) return false;
     if (doc.visible && doc.terms.length > 0) {
       // Sorted, so two consumers adding overlapping words take the unique-index locks in one order.
       const terms = [...doc.terms].sort();
       await sql`insert into search.terms (term) select unnest(${terms}::text[]) on conflict do nothing`.execute(tx);
     }
     await bumpGeneration(tx);
+    return true;
   },
 
   async remove(tx, productId) {
     await lockProduct(tx, productId);
     await sql`delete from search.variant_stock where product_id = ${productId}`.execute(tx);
     const removed = await sql`delete from search.documents where product_id = ${productId} returning product_id`.execute(tx);
-    if (removed.rows.length > 0) await bumpGeneration(tx);
+    if (removed.rows.length === 0) return false;
+    await bumpGeneration(tx);
+    return true;
   },
 
   async setVariantStock(tx, stock) {
     await lockProduct(tx, stock.productId);
     // One statement after the lock: the sibling parts read the snapshot from before the upsert, so the
     // total sums the other variants from the table and this one from the event.
-    await sql`
+    const bumped = await sql`
       with upserted as (
         insert into search.variant_stock (variant_id, product_id, available, updated_at)
         values (${stock.variantId}, ${stock.productId}, ${stock.available}, now())
@@ -121,8 +124,9 @@ export const postgresSearchIndex: SearchIndex = {
         where d.product_id = t.product_id and d.total_available <> t.total
         returning d.visible
       )
-      update search.state set generation = generation + 1
-      where id = 1 and exists (select 1 from changed where visible) and exists (select 1 from upserted)`.execute(tx);
+      select nextval('search.generation')
+      where exists (select 1 from changed where visible) and exists (select 1 from upserted)`.execute(tx);
+    return bumped.rows.length > 0;
   },
 
   async setRating(tx, productId, rating) {
@@ -131,7 +135,9 @@ export const postgresSearchIndex: SearchIndex = {
       where product_id = ${productId}
         and (rating_average, rating_count) is distinct from (round(${rating.average}::numeric, 2), ${rating.count}::int)
       returning product_id`.execute(tx);
-    if (changed.rows.length > 0) await bumpGeneration(tx);
+    if (changed.rows.length === 0) return false;
+    await bumpGeneration(tx);
+    return true;
   },
 
   async upsertCategory(tx, category) {
@@ -152,11 +158,13 @@ export const postgresSearchIndex: SearchIndex = {
     }
     // Labels of facet values may have changed, and cached results carry them.
     await bumpGeneration(tx);
+    return true;
   },
 
   async removeCategory(tx, categoryId) {
     await sql`delete from search.categories where id = ${categoryId}`.execute(tx);
     await bumpGeneration(tx);
+    return true;
   },
 
   async query(db, params) {
@@ -204,8 +212,12 @@ export const postgresSearchIndex: SearchIndex = {
 
   async generation(db) {
     const { rows } = await sql<{ generation: string }>`
-      select epoch || ':' || generation as generation from search.state where id = 1`.execute(db);
+      select s.epoch || ':' || g.last_value as generation from search.state s, search.generation g where s.id = 1`.execute(db);
     return rows[0]?.generation ?? 'none';
+  },
+
+  async touch(db) {
+    await bumpGeneration(db);
   },
 };
 
@@ -220,8 +232,13 @@ async function lockProduct(tx: Db, productId: string): Promise<void> {
   await sql`select pg_advisory_xact_lock(hashtextextended(${`search.document:${productId}`}, 0))`.execute(tx);
 }
 
-async function bumpGeneration(tx: Db): Promise<void> {
-  await sql`update search.state set generation = generation + 1 where id = 1`.execute(tx);
+/**
+ * Inside the writing transaction, so a committed change has moved the generation even if the process
+ * dies right after: a reader that took the new generation in the moment before the commit may cache
+ * an answer without the change, which the after-commit bump (generation.ts) supersedes.
+ */
+async function bumpGeneration(db: Db): Promise<void> {
+  await sql`select nextval('search.generation')`.execute(db);
 }
 
 function samePath(a: string[], b: string[]): boolean {
