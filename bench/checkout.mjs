@@ -15,6 +15,7 @@
  * Writes bench/results/checkout.json.
  */
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -71,14 +72,42 @@ async function startServer() {
   throw new Error('server did not start');
 }
 
-async function call(method, path, { token, body, headers = {} } = {}) {
-  const response = await fetch(`${API}${path}`, {
-    method,
-    headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
+// A plain keep-alive agent: fetch costs the load generator, which shares the machine with the
+// server and PostgreSQL, about three times the CPU per request (measured: 3.8 ms of client CPU per
+// checkout with fetch).
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function call(method, path, { token, body, headers = {} } = {}) {
+  const payload = body ? JSON.stringify(body) : undefined;
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${API}${path}`,
+      {
+        method,
+        agent,
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+      },
+      (response) => {
+        const chunks = [];
+        response.on('data', (chunk) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: response.statusCode, body: text ? JSON.parse(text) : null });
+          } catch (error) {
+            reject(error);
+          }
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(payload);
   });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
 /**
