@@ -14,6 +14,7 @@ import {
 } from './contract.ts';
 import { allocateReservation, applyMovements, availableDelta, crossedLowStock, lockOrder, mergeLines, type Movement, type StockLevel } from './service.ts';
 import * as store from './store.ts';
+import type { VariantOwner } from './store.ts';
 
 /**
  * Every change to stock goes through here: lock the levels it touches (always in variant, location
@@ -33,19 +34,31 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
    * Writes the movements and returns their ids with the stock events they call for, which the caller
    * writes to the outbox together with its own (one statement for all).
    */
-  async function writeLocked(tx: Db, locked: StockLevel[], movements: Movement[]): Promise<{ ids: string[]; events: NewEvent<unknown>[] }> {
+  async function writeLocked(
+    tx: Db,
+    locked: StockLevel[],
+    movements: Movement[],
+    options: { reservation?: ReservationToWrite; owners?: Map<string, VariantOwner> } = {},
+  ): Promise<{ ids: string[]; events: NewEvent<unknown>[] }> {
     const { levels, shortages } = applyMovements(locked, movements);
     if (shortages.length > 0) throw new InsufficientStockError(shortages);
     const touched = new Set(movements.map((m) => `${m.variantId}/${m.locationId}`));
-    await store.writeLevels(tx, levels.filter((l) => touched.has(`${l.variantId}/${l.locationId}`)));
-    const ids = await store.insertMovements(tx, movements);
+    const ids = await store.writeLevelsAndMovements(
+      tx,
+      levels.filter((l) => touched.has(`${l.variantId}/${l.locationId}`)),
+      movements,
+      options.reservation,
+    );
     const sellable = new Map(locked.map((l) => [`${l.variantId}/${l.locationId}`, l.sellable]));
     const deltas = new Map<string, number>();
     for (const m of movements) {
       const change = availableDelta(m, sellable.get(`${m.variantId}/${m.locationId}`) ?? false);
       deltas.set(m.variantId, (deltas.get(m.variantId) ?? 0) + change);
     }
-    return { ids, events: await announce(tx, deltas) };
+    // Levels locked with their owners cover every sellable level of their variants: the totals after
+    // the change follow from them without another read.
+    const totals = options.owners ? totalsFromLevels(levels, options.owners) : undefined;
+    return { ids, events: await announce(tx, deltas, false, totals) };
   }
 
   /**
@@ -54,11 +67,11 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
    * sellable locations leaves `available` as it was: read models have nothing to learn, and every
    * checkout would otherwise announce each line twice. `always` announces the variants regardless.
    */
-  async function announce(tx: Db, deltas: Map<string, number>, always = false): Promise<NewEvent<unknown>[]> {
+  async function announce(tx: Db, deltas: Map<string, number>, always = false, known?: store.SellableTotals[]): Promise<NewEvent<unknown>[]> {
     const variantIds = [...deltas].filter(([, delta]) => always || delta !== 0).map(([id]) => id);
     if (variantIds.length === 0) return [];
     const events: NewEvent<unknown>[] = [];
-    const totals = await store.sellableTotals(tx, variantIds);
+    const totals = known?.filter((t) => variantIds.includes(t.variantId)) ?? (await store.sellableTotals(tx, variantIds));
     for (const t of totals) {
       const changed: StockChanged = {
         variantId: t.variantId,
@@ -95,7 +108,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
   async function release(tx: Db, reservationId: string, reason: string, status: 'released' | 'expired'): Promise<boolean> {
     const closed = await store.closeReservation(tx, reservationId, status);
     if (!closed) return false;
-    const lines = await store.reservationLines(tx, reservationId);
+    const { lines } = closed;
     const locked = await store.lockLevels(tx, lockOrder(lines));
     const { events } = await writeLocked(
       tx,
@@ -152,15 +165,14 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     },
 
     async reserve(tx, { reservationId, lines, expiresAt, reference }) {
-      // A retried reserve (same id) must not hold the stock twice.
-      if (await store.findReservation(tx, reservationId)) return;
       const wanted = mergeLines(lines);
       const unknown = wanted.filter((l) => !isUuid(l.variantId));
       if (unknown.length > 0) throw new InsufficientStockError(unknown.map((l) => ({ variantId: l.variantId, requested: l.quantity, available: 0 })));
-      const locked = await store.lockSellableLevels(tx, wanted.map((l) => l.variantId));
+      const { levels: locked, owners, alreadyReserved } = await store.lockSellableLevelsForReservation(tx, wanted.map((l) => l.variantId), reservationId);
+      // A retried reserve (same id) must not hold the stock twice.
+      if (alreadyReserved) return;
       const { allocations, shortages } = allocateReservation(wanted, locked);
       if (shortages.length > 0) throw new InsufficientStockError(shortages);
-      await store.insertReservation(tx, { id: reservationId, reference, expiresAt }, allocations);
       const { events } = await writeLocked(
         tx,
         locked,
@@ -174,6 +186,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
           reference,
           actorId: null,
         })),
+        { reservation: { id: reservationId, reference, expiresAt, lines: allocations }, owners },
       );
       const data: StockReservationChanged = { reservationId, reference, lines: wanted };
       await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data }]);
@@ -186,7 +199,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
         if (existing?.status === 'committed') return;
         throw new ReservationNotActiveError(reservationId, existing ? (existing.status as 'released' | 'expired') : 'missing');
       }
-      const lines = await store.reservationLines(tx, reservationId);
+      const { lines } = closed;
       const locked = await store.lockLevels(tx, lockOrder(lines));
       const { events } = await writeLocked(
         tx,
@@ -237,6 +250,27 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       return released;
     },
   };
+}
+
+interface ReservationToWrite {
+  id: string;
+  reference: string;
+  expiresAt: Date;
+  lines: { variantId: string; locationId: string; quantity: number }[];
+}
+
+/** Sellable totals per variant from levels that include every sellable level of each variant. */
+function totalsFromLevels(levels: StockLevel[], owners: Map<string, VariantOwner>): store.SellableTotals[] {
+  const totals = new Map<string, store.SellableTotals>();
+  for (const level of levels) {
+    const owner = owners.get(level.variantId);
+    if (!owner || !level.sellable) continue;
+    const total = totals.get(level.variantId) ?? { variantId: level.variantId, ...owner, onHand: 0, reserved: 0 };
+    total.onHand += level.onHand;
+    total.reserved += level.reserved;
+    totals.set(level.variantId, total);
+  }
+  return [...totals.values()];
 }
 
 function totalsPerVariant(lines: { variantId: string; quantity: number }[]): ReservationLine[] {

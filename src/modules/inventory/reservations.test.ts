@@ -95,6 +95,17 @@ describe('reservations through the inventory.stock port', () => {
     expect(await stockOf(id)).toMatchObject({ onHand: 1, reserved: 0, available: 1 });
   });
 
+  it('announces a reservation with the totals of sellable locations only, and who owns the variant', async () => {
+    const id = await variant(2);
+    const east = await t.post('/api/v1/inventory/locations', { name: `East ${newId().slice(-4)}`, type: 'warehouse' }, { token: boss.token });
+    const shop = await t.post('/api/v1/inventory/locations', { name: `Shop ${newId().slice(-4)}`, type: 'store' }, { token: boss.token });
+    await t.post('/api/v1/inventory/adjustments', { variantId: id, delta: 3, reason: 'delivery', locationId: east.body.id }, { token: boss.token });
+    await t.post('/api/v1/inventory/adjustments', { variantId: id, delta: 7, reason: 'delivery', locationId: shop.body.id }, { token: boss.token });
+    await reserve([{ variantId: id, quantity: 4 }]);
+    const changes = (await eventsOf(id)).filter((e) => e.type === 'inventory.stock.changed');
+    expect(changes.at(-1)!.data).toEqual({ variantId: id, productId: expect.any(String), sellerId: owner.id, onHand: 5, reserved: 4, available: 1 });
+  });
+
   it('lets exactly 10 of 40 concurrent one-unit reservations through against a stock of 10', async () => {
     const id = await variant(10);
     const outcomes = await Promise.allSettled(Array.from({ length: 40 }, () => reserve([{ variantId: id, quantity: 1 }])));

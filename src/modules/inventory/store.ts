@@ -97,16 +97,38 @@ export async function lockLevels(db: Db, keys: { variantId: string; locationId: 
   return rows.map(toLevel);
 }
 
-/** Locks every sellable level of the given variants, in (variant, location) order. */
-export async function lockSellableLevels(db: Db, variantIds: string[]): Promise<StockLevel[]> {
-  if (variantIds.length === 0) return [];
-  const { rows } = await sql`
-    select s.variant_id, s.location_id, s.on_hand, s.reserved, l.sellable
-    from inventory.stock_levels s join inventory.locations l on l.id = s.location_id
+export interface VariantOwner {
+  productId: string;
+  sellerId: string;
+  lowStockThreshold: number;
+}
+
+/**
+ * Locks every sellable level of the given variants, in (variant, location) order, and says in the
+ * same statement whether reservation `reservationId` already exists and whom each variant belongs to
+ * (what a stock event carries): a reservation then costs two statements in all.
+ */
+export async function lockSellableLevelsForReservation(
+  db: Db,
+  variantIds: string[],
+  reservationId: string,
+): Promise<{ levels: StockLevel[]; owners: Map<string, VariantOwner>; alreadyReserved: boolean }> {
+  const owners = new Map<string, VariantOwner>();
+  if (variantIds.length === 0) return { levels: [], owners, alreadyReserved: false };
+  const { rows } = await sql<any>`
+    select s.variant_id, s.location_id, s.on_hand, s.reserved, l.sellable,
+           v.product_id, v.seller_id, v.low_stock_threshold,
+           exists (select 1 from inventory.reservations where id = ${reservationId}) as already_reserved
+    from inventory.stock_levels s
+    join inventory.locations l on l.id = s.location_id
+    left join inventory.variants v on v.variant_id = s.variant_id
     where s.variant_id = any(${sql`${variantIds}::uuid[]`}) and l.sellable
     order by s.variant_id, s.location_id
     for update of s`.execute(db);
-  return rows.map(toLevel);
+  for (const r of rows) {
+    if (r.product_id) owners.set(r.variant_id, { productId: r.product_id, sellerId: r.seller_id, lowStockThreshold: r.low_stock_threshold });
+  }
+  return { levels: rows.map(toLevel), owners, alreadyReserved: rows[0]?.already_reserved === true };
 }
 
 export async function readLevels(db: Db, variantId: string) {
@@ -118,26 +140,46 @@ export async function readLevels(db: Db, variantId: string) {
   return rows.map((r) => ({ locationId: r.location_id as string, name: r.name as string, sellable: r.sellable as boolean, onHand: r.on_hand as number, reserved: r.reserved as number }));
 }
 
-export async function writeLevels(db: Db, levels: StockLevel[]): Promise<void> {
-  if (levels.length === 0) return;
-  await sql`
-    update inventory.stock_levels s
-    set on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
-    from unnest(${uuidArray(levels.map((l) => l.variantId))}, ${uuidArray(levels.map((l) => l.locationId))},
-                ${intArray(levels.map((l) => l.onHand))}, ${intArray(levels.map((l) => l.reserved))})
-      as v (variant_id, location_id, on_hand, reserved)
-    where s.variant_id = v.variant_id and s.location_id = v.location_id`.execute(db);
-}
-
-export async function insertMovements(db: Db, movements: Movement[]): Promise<string[]> {
-  if (movements.length === 0) return [];
+/**
+ * Writes new levels and the movements that explain them in one statement, with a new reservation and
+ * its lines when the movements hold stock for one. Returns the movements' ids.
+ */
+export async function writeLevelsAndMovements(
+  db: Db,
+  levels: StockLevel[],
+  movements: Movement[],
+  reservation?: { id: string; reference: string; expiresAt: Date; lines: { variantId: string; locationId: string; quantity: number }[] },
+): Promise<string[]> {
   const ids = movements.map(() => newId());
-  await sql`
+  const parts = [];
+  if (reservation) {
+    parts.push(sql`reservation as (
+      insert into inventory.reservations (id, reference, status, expires_at)
+      values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt}) returning id)`);
+    if (reservation.lines.length > 0) {
+      parts.push(sql`reservation_lines as (
+        insert into inventory.reservation_lines (reservation_id, variant_id, location_id, quantity)
+        select reservation.id, v.variant_id, v.location_id, v.quantity
+        from reservation, unnest(${uuidArray(reservation.lines.map((l) => l.variantId))}, ${uuidArray(reservation.lines.map((l) => l.locationId))},
+                                 ${intArray(reservation.lines.map((l) => l.quantity))}) as v (variant_id, location_id, quantity))`);
+    }
+  }
+  if (levels.length > 0) {
+    parts.push(sql`levels as (
+      update inventory.stock_levels s
+      set on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
+      from unnest(${uuidArray(levels.map((l) => l.variantId))}, ${uuidArray(levels.map((l) => l.locationId))},
+                  ${intArray(levels.map((l) => l.onHand))}, ${intArray(levels.map((l) => l.reserved))})
+        as v (variant_id, location_id, on_hand, reserved)
+      where s.variant_id = v.variant_id and s.location_id = v.location_id)`);
+  }
+  const insertMovements = sql`
     insert into inventory.movements (id, variant_id, location_id, type, on_hand_delta, reserved_delta, reason, reference, actor_id)
     select * from unnest(
       ${uuidArray(ids)}, ${uuidArray(movements.map((m) => m.variantId))}, ${uuidArray(movements.map((m) => m.locationId))},
       ${textArray(movements.map((m) => m.type))}, ${intArray(movements.map((m) => m.onHandDelta))}, ${intArray(movements.map((m) => m.reservedDelta))},
-      ${textArray(movements.map((m) => m.reason))}, ${textArray(movements.map((m) => m.reference))}, ${textArray(movements.map((m) => m.actorId))})`.execute(db);
+      ${textArray(movements.map((m) => m.reason))}, ${textArray(movements.map((m) => m.reference))}, ${textArray(movements.map((m) => m.actorId))})`;
+  await (parts.length > 0 ? sql`with ${sql.join(parts)} ${insertMovements}` : insertMovements).execute(db);
   return ids;
 }
 
@@ -246,44 +288,34 @@ export async function findReservation(db: Db, id: string): Promise<ReservationRo
   return r ? { id: r.id, reference: r.reference, status: r.status, expiresAt: r.expires_at } : undefined;
 }
 
-export async function insertReservation(
-  db: Db,
-  reservation: { id: string; reference: string; expiresAt: Date },
-  lines: { variantId: string; locationId: string; quantity: number }[],
-): Promise<void> {
-  const reservationRow = sql`
-    insert into inventory.reservations (id, reference, status, expires_at)
-    values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt})`;
-  if (lines.length === 0) {
-    await reservationRow.execute(db);
-    return;
-  }
-  // One statement: the lines reference the reservation, which the CTE inserts first.
-  await sql`
-    with reservation as (${reservationRow} returning id)
-    insert into inventory.reservation_lines (reservation_id, variant_id, location_id, quantity)
-    select reservation.id, v.variant_id, v.location_id, v.quantity
-    from reservation, (values ${sql.join(lines.map((l) => sql`(${l.variantId}::uuid, ${l.locationId}::uuid, ${l.quantity}::int)`))}) as v (variant_id, location_id, quantity)`.execute(db);
-}
-
 /**
- * Moves an active reservation to its final status. The row lock this takes makes a concurrent commit
- * and release of the same reservation take turns; the loser sees it is no longer active.
+ * Moves an active reservation to its final status and returns it with its lines (in lock order), in
+ * one statement. The row lock this takes makes a concurrent commit and release of the same
+ * reservation take turns; the loser sees it is no longer active.
  */
-export async function closeReservation(db: Db, id: string, status: 'committed' | 'released' | 'expired'): Promise<ReservationRow | undefined> {
+export async function closeReservation(
+  db: Db,
+  id: string,
+  status: 'committed' | 'released' | 'expired',
+): Promise<(ReservationRow & { lines: { variantId: string; locationId: string; quantity: number }[] }) | undefined> {
   const { rows } = await sql<any>`
-    update inventory.reservations set status = ${status}, updated_at = now()
-    where id = ${id} and status = 'active'
-    returning *`.execute(db);
+    with closed as (
+      update inventory.reservations set status = ${status}, updated_at = now()
+      where id = ${id} and status = 'active'
+      returning *
+    )
+    select c.id, c.reference, c.status, c.expires_at, l.variant_id, l.location_id, l.quantity
+    from closed c left join inventory.reservation_lines l on l.reservation_id = c.id
+    order by l.variant_id, l.location_id`.execute(db);
   const r = rows[0];
-  return r ? { id: r.id, reference: r.reference, status: r.status, expiresAt: r.expires_at } : undefined;
-}
-
-export async function reservationLines(db: Db, id: string): Promise<{ variantId: string; locationId: string; quantity: number }[]> {
-  const { rows } = await sql<any>`
-    select variant_id, location_id, quantity from inventory.reservation_lines
-    where reservation_id = ${id} order by variant_id, location_id`.execute(db);
-  return rows.map((r) => ({ variantId: r.variant_id, locationId: r.location_id, quantity: r.quantity }));
+  if (!r) return undefined;
+  return {
+    id: r.id,
+    reference: r.reference,
+    status: r.status,
+    expiresAt: r.expires_at,
+    lines: rows.filter((l) => l.variant_id !== null).map((l) => ({ variantId: l.variant_id, locationId: l.location_id, quantity: l.quantity })),
+  };
 }
 
 export async function expiredReservationIds(db: Db, limit: number): Promise<string[]> {

@@ -1,4 +1,4 @@
-import type { EventHandler, ModuleContext } from '../../kernel/module.ts';
+import { outsideTransaction, type EventHandler, type ModuleContext } from '../../kernel/module.ts';
 import { OrderEvents, type OrderChanged } from '../orders/contract.ts';
 import { PaymentEvents } from './contract.ts';
 import { publishPayment, type PaymentProcessing } from './processing.ts';
@@ -7,21 +7,19 @@ import { refundableAmount } from './service.ts';
 import * as store from './store.ts';
 
 /**
- * Payments follows the order: a placed order's card is charged (after this transaction, outside it),
- * a cash-on-delivery order is accepted, a cancelled order's payment is voided or refunded, and cash
- * is captured when the order is delivered.
+ * Payments follows the order: a placed order's card is charged, a cancelled order's payment is voided
+ * or refunded, and cash is captured when the order is delivered. (A cash-on-delivery payment announces
+ * itself authorized in the order's own transaction: payment-port.ts.)
  */
 export function paymentsHandlers(deps: () => { ctx: ModuleContext; processing: PaymentProcessing }): Record<string, EventHandler> {
   return {
-    async [OrderEvents.OrderPlaced](event, tx) {
-      const { ctx, processing } = deps();
+    // The event says which payment to charge, and the charge round's claim is the check that it is
+    // still to be charged: no transaction or inbox row (four statements per order). A redelivered event
+    // finds the payment claimed or settled and does nothing.
+    [OrderEvents.OrderPlaced]: outsideTransaction(async (event) => {
       const order = event.data as OrderChanged;
-      if (!order.payment.paymentId) return;
-      const payment = await store.findPayment(tx, order.payment.paymentId);
-      if (!payment || payment.status !== 'pending') return;
-      if (payment.method === 'card') processing.chargeSoon(payment.id);
-      if (payment.method === 'cod') await publishPayment(ctx, tx, PaymentEvents.PaymentAuthorized, payment);
-    },
+      if (order.payment.method === 'card' && order.payment.paymentId) deps().processing.chargeSoon(order.payment.paymentId);
+    }),
 
     async [OrderEvents.OrderCancelled](event, tx) {
       const { ctx, processing } = deps();

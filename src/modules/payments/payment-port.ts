@@ -24,8 +24,8 @@ export interface PaymentToOpen {
 
 /**
  * Records a payment in the caller's transaction (the order's, or a retry's). Store credit is debited
- * here and the payment is captured at once; a card is charged after commit; cash on delivery waits
- * for the door. A zero amount (a 100 % coupon) is settled without touching anyone's money.
+ * here and the payment is captured at once; a card is charged after commit; cash on delivery is
+ * authorized at once and waits for the door. A zero amount (a 100 % coupon) is settled without touching anyone's money.
  */
 export async function openPayment(ctx: ModuleContext, providerName: string, tx: Db, input: PaymentToOpen): Promise<OpenedPayment> {
   const { orderId, userId, amount, instruction } = input;
@@ -70,7 +70,10 @@ export async function openPayment(ctx: ModuleContext, providerName: string, tx: 
     return { paymentId: id, method: 'store_credit', status: payment.status };
   }
 
+  // Cash on delivery needs nobody's approval: it is authorized as it is opened, with the order. Eager:
+  // the customer waits for the order to move on, and this is the payment's first event.
   const payment = await store.insertPayment(tx, { ...base, status: 'pending' });
+  await publishPayment(ctx, tx, PaymentEvents.PaymentAuthorized, payment, { eager: true });
   return { paymentId: id, method: 'cod', status: payment.status };
 }
 

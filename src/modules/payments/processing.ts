@@ -19,10 +19,16 @@ import type { ChargeOutcome, PaymentRecord } from './store.ts';
  */
 
 export interface PaymentProcessing {
-  /** Each returns false when there was nothing to claim. */
-  chargeRound(paymentId: string): Promise<boolean>;
+  /**
+   * Each returns false when there was nothing to claim. `orderKnownPayable`: the caller has just seen
+   * the order waiting for this payment, so the round need not read it again.
+   */
+  chargeRound(paymentId: string, options?: { orderKnownPayable?: boolean }): Promise<boolean>;
   refundRound(refundId: string): Promise<boolean>;
-  /** Starts a round soon, after the caller's transaction has committed. */
+  /**
+   * Starts a round soon, after the caller's transaction has committed, for a payment whose order was
+   * waiting for it a moment ago (just placed, or a retry just accepted).
+   */
   chargeSoon(paymentId: string): void;
   refundSoon(refundId: string): void;
   /** Restarts rounds that were never started or whose worker vanished. */
@@ -72,11 +78,14 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
   }
 
   /** Returns false when there was nothing to claim (already settled, claimed elsewhere, or not visible yet). */
-  async function chargeRound(paymentId: string): Promise<boolean> {
+  async function chargeRound(paymentId: string, options: { orderKnownPayable?: boolean } = {}): Promise<boolean> {
     const payment = await store.claimPaymentForCharge(ctx.db, paymentId, leaseMs);
     if (!payment) return false;
-    // The order may have gone away (cancelled, expired) before its cancellation reached us: charge nothing.
-    const order = await ctx.ports.get<OrdersPort>(ORDERS_PORT).getOrderForPayment(payment.orderId);
+    // A round resumed later may find the order gone (cancelled, expired) before its cancellation
+    // reached us: charge nothing. A round started right after the order was placed skips the read (the
+    // heaviest statement of the round); a cancellation racing it marks the payment, and the charge
+    // settled meanwhile is refunded at once (settleChargeOutcome).
+    const order = options.orderKnownPayable ? undefined : await ctx.ports.get<OrdersPort>(ORDERS_PORT).getOrderForPayment(payment.orderId);
     if (order && order.status !== 'pending' && order.status !== 'payment_failed') {
       await ctx.transaction((tx) => store.setPaymentStatus(tx, paymentId, 'cancelled', ['processing']));
       return true;
@@ -165,7 +174,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
   return {
     chargeRound,
     refundRound,
-    chargeSoon: (paymentId) => soon(chargeRound, (id) => store.findPayment(ctx.db, id), paymentId),
+    chargeSoon: (paymentId) => soon((id) => chargeRound(id, { orderKnownPayable: true }), (id) => store.findPayment(ctx.db, id), paymentId),
     refundSoon,
     async resume() {
       for (const id of await store.resumablePaymentIds(ctx.db, 10_000, 50)) await chargeRound(id);
