@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { groupCommit } from '../group-commit.ts';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { releaseLease, tryAcquireLease } from '../jobs/lease.ts';
@@ -183,34 +184,37 @@ export function createRelay(options: {
     timer.unref();
   }
 
-  // Marks of eager events made at about the same time share one statement.
-  let marksDue: string[] = [];
-  let marking: Promise<void> | undefined;
-  function markEagerPublished(ids: string[]): Promise<void> {
-    marksDue.push(...ids);
-    marking ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      const batch = marksDue;
-      marksDue = [];
-      marking = undefined;
-      await sql`update kernel.outbox set published_at = now() where id = any(${sql`${batch}::uuid[]`}) and published_at is null`.execute(db);
-    });
-    return marking;
-  }
+  // Marks of eager events share one statement with every mark asked for while the previous one ran.
+  const markEagerPublished = groupCommit(async (batch: string[][]) => {
+    const ids = batch.flat();
+    await sql`update kernel.outbox set published_at = now() where id = any(${sql`${ids}::uuid[]`}) and published_at is null`.execute(db);
+    return batch.map(() => undefined);
+  });
 
+  /**
+   * Aggregates in parallel (a batch of payments settled in one transaction must not wait for each
+   * other's consumers), each aggregate's events in order, stopping at its first failure.
+   */
   async function publishEager(events: EventEnvelope[]) {
     const published: string[] = [];
     for (const event of events) eagerIds.add(event.id);
     try {
-      for (const event of events) {
-        try {
-          await bus.publish(event);
-          metrics.eventsPublished.inc({ type: event.type });
-          published.push(event.id);
-        } catch {
-          // Its row is still unpublished: the next pass delivers it, after anything it must follow.
-          break;
-        }
-      }
+      const byAggregate = new Map<string, EventEnvelope[]>();
+      for (const event of events) byAggregate.set(event.aggregateId, [...(byAggregate.get(event.aggregateId) ?? []), event]);
+      await Promise.all(
+        [...byAggregate.values()].map(async (group) => {
+          for (const event of group) {
+            try {
+              await bus.publish(event);
+              metrics.eventsPublished.inc({ type: event.type });
+              published.push(event.id);
+            } catch {
+              // Its row is still unpublished: the next pass delivers it, after anything it must follow.
+              break;
+            }
+          }
+        }),
+      );
       if (published.length > 0) await markEagerPublished(published);
     } finally {
       for (const event of events) eagerIds.delete(event.id);

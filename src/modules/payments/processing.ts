@@ -1,5 +1,6 @@
 import type { IPolicy } from 'cockatiel';
 import type { Db } from '../../kernel/db/database.ts';
+import { groupCommit } from '../../kernel/group-commit.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { ORDERS_PORT, type OrdersPort } from '../orders/contract.ts';
 import { PaymentEvents, type PaymentChanged } from './contract.ts';
@@ -72,6 +73,26 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
   // Long enough for every attempt of a round (authorize and capture, each with retries) to finish.
   const leaseMs = ctx.config.PAYMENT_PROVIDER_TIMEOUT_MS * 8 + 5000;
 
+  // Rounds running at the same time claim their payments in one statement and record their outcomes in
+  // one transaction (group commit): under a stream of orders, a charge costs a fraction of the four
+  // round trips a transaction of its own would.
+  const claim = groupCommit(async (ids: string[]) => {
+    const claimed = new Map((await store.claimPaymentsForCharge(ctx.db, [...new Set(ids)], leaseMs)).map((p) => [p.id, p]));
+    // A payment asked for twice in one batch is claimed once: the first round gets it.
+    return ids.map((id) => {
+      const payment = claimed.get(id);
+      claimed.delete(id);
+      return payment;
+    });
+  });
+  const settle = groupCommit((outcomes: { paymentId: string; outcome: ChargeOutcome }[]) =>
+    ctx.transaction(async (tx) => {
+      const refunds: string[][] = [];
+      for (const { paymentId, outcome } of outcomes) refunds.push(await settleChargeOutcome(ctx, tx, paymentId, outcome));
+      return refunds;
+    }),
+  );
+
   /** Rounds started in the background must never surface as unhandled rejections. */
   function track(work: Promise<unknown>) {
     void work.catch((error) => ctx.logger.error({ err: error }, 'payment round failed'));
@@ -79,7 +100,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
 
   /** Returns false when there was nothing to claim (already settled, claimed elsewhere, or not visible yet). */
   async function chargeRound(paymentId: string, options: { orderKnownPayable?: boolean } = {}): Promise<boolean> {
-    const payment = await store.claimPaymentForCharge(ctx.db, paymentId, leaseMs);
+    const payment = await claim(paymentId);
     if (!payment) return false;
     // A round resumed later may find the order gone (cancelled, expired) before its cancellation
     // reached us: charge nothing. A round started right after the order was placed skips the read (the
@@ -115,7 +136,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
         ? { kind: 'failed', declineCode: 'provider_unavailable', message: 'The payment provider could not be reached' }
         : { kind: 'failed', declineCode: 'processing_error', message: 'The payment could not be processed' };
     }
-    const refunds = await ctx.transaction((tx) => settleChargeOutcome(ctx, tx, paymentId, outcome));
+    const refunds = await settle({ paymentId, outcome });
     for (const refundId of refunds) refundSoon(refundId);
     return true;
   }

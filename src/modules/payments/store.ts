@@ -141,14 +141,15 @@ export async function paymentsOfUser(db: Db, q: { userId: string; before?: strin
  * Takes a card payment for one charge round: a pending one, or one whose previous round's lease lapsed
  * (its worker died or gave up for now). One statement, so two workers cannot both take it.
  */
-export async function claimPaymentForCharge(db: Db, id: string, leaseMs: number): Promise<PaymentRecord | undefined> {
+/** Claims those of `ids` that are still to be charged (or whose last round's lease lapsed), in one statement. */
+export async function claimPaymentsForCharge(db: Db, ids: string[], leaseMs: number): Promise<PaymentRecord[]> {
   const { rows } = await sql<Record<string, any>>`
     update payments.payments
     set status = 'processing', attempts = attempts + 1, locked_until = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
-    where id = ${id} and method = 'card'
+    where id = any(${sql`${ids}::uuid[]`}) and method = 'card'
       and (status = 'pending' or (status = 'processing' and locked_until < now()))
     returning *`.execute(db);
-  return rows[0] ? toPayment(rows[0]) : undefined;
+  return rows.map(toPayment);
 }
 
 /** The round could not finish (provider unreachable): keep the payment processing, try again after `delayMs`. */
