@@ -4,7 +4,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/dat
 import type { Db } from '../db/database.ts';
 import { migrateSchema } from '../db/migrations.ts';
 import { kernelMigrations } from '../migrations.ts';
-import { claimIdempotencyKey, fingerprint, purgeExpiredIdempotencyKeys, storeIdempotentResponse } from './idempotency.ts';
+import { findIdempotentResponse, fingerprint, purgeExpiredIdempotencyKeys, recordIdempotentResponse } from './idempotency.ts';
 import { Problem } from './problem.ts';
 
 let testDb: TestDatabase;
@@ -17,17 +17,26 @@ beforeAll(async () => {
 });
 afterAll(() => testDb.drop());
 
-/** A request guarded by a key: claims it, "creates a thing", stores the response, all in one transaction. */
-function guarded(key: string, body: unknown, who: string) {
-  return db.transaction().execute(async (tx) => {
-    const claim = { scope: 'test:user-1', key, requestHash: fingerprint(body) };
-    const stored = await claimIdempotencyKey(tx, claim);
+class Undone extends Error {}
+
+/**
+ * A request guarded by a key, the way respondIdempotently runs one: "creates a thing" and records its
+ * response under the key in one transaction; when the key is taken, undoes its work and replays.
+ */
+async function guarded(key: string, body: unknown, who: string) {
+  const claim = { scope: 'test:user-1', key, requestHash: fingerprint(body) };
+  try {
+    return await db.transaction().execute(async (tx) => {
+      const { rows } = await sql<{ id: number }>`insert into public.things (made_by) values (${who}) returning id`.execute(tx);
+      const response = { statusCode: 201, body: { thing: rows[0]!.id } };
+      if (!(await recordIdempotentResponse(tx, claim, response))) throw new Undone();
+      return { ...response, replayed: false };
+    });
+  } catch (error) {
+    const stored = await findIdempotentResponse(db, claim);
     if (stored) return { ...stored, replayed: true };
-    const { rows } = await sql<{ id: number }>`insert into public.things (made_by) values (${who}) returning id`.execute(tx);
-    const response = { statusCode: 201, body: { thing: rows[0]!.id } };
-    await storeIdempotentResponse(tx, claim.scope, claim.key, response);
-    return { ...response, replayed: false };
-  });
+    throw error;
+  }
 }
 
 describe('Idempotency-Key records', () => {
@@ -62,13 +71,15 @@ describe('Idempotency-Key records', () => {
     expect(rows).toHaveLength(1);
   });
 
-  it('forgets a failed request: its key row rolls back with its work, so a retry runs', async () => {
+  it('forgets a failed request: it stored nothing, so a retry runs', async () => {
+    const claim = { scope: 'test:user-1', key: 'k-fail', requestHash: fingerprint({}) };
     await expect(
       db.transaction().execute(async (tx) => {
-        await claimIdempotencyKey(tx, { scope: 'test:user-1', key: 'k-fail', requestHash: fingerprint({}) });
+        await recordIdempotentResponse(tx, claim, { statusCode: 201, body: {} });
         throw new Error('out of stock');
       }),
     ).rejects.toThrow('out of stock');
+    expect(await findIdempotentResponse(db, claim)).toBeUndefined();
     const retry = await guarded('k-fail', {}, 'retry');
     expect(retry.replayed).toBe(false);
   });
@@ -86,9 +97,11 @@ describe('Idempotency-Key records', () => {
   });
 
   it('keeps keys of different scopes (users) apart', async () => {
-    const mine = await db.transaction().execute((tx) => claimIdempotencyKey(tx, { scope: 'test:user-2', key: 'k-repeat-2', requestHash: 'x' }));
-    const theirs = await db.transaction().execute((tx) => claimIdempotencyKey(tx, { scope: 'test:user-3', key: 'k-repeat-2', requestHash: 'y' }));
-    expect(mine).toBeUndefined();
-    expect(theirs).toBeUndefined();
+    const record = (scope: string, hash: string) =>
+      db.transaction().execute((tx) => recordIdempotentResponse(tx, { scope, key: 'k-repeat-2', requestHash: hash }, { statusCode: 201, body: { scope } }));
+    expect(await record('test:user-2', 'x')).toBe(true);
+    expect(await record('test:user-3', 'y')).toBe(true);
+    expect(await record('test:user-2', 'x')).toBe(false);
+    expect(await findIdempotentResponse(db, { scope: 'test:user-3', key: 'k-repeat-2', requestHash: 'y' })).toEqual({ statusCode: 201, body: { scope: 'test:user-3' } });
   });
 });

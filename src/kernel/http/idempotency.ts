@@ -50,44 +50,28 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * Claims `key` in `scope` inside the caller's transaction. Returns the stored response when the key was
- * used before with the same request; throws 409 `idempotency-key-reused` when it was used with another.
- * Returns undefined when the caller now owns the key and must do the work and `storeIdempotentResponse`.
+ * Records the response to the request that used `key` first, inside the transaction that did its work.
+ * False when the key is taken (by a request committed meanwhile, or by one this statement waited for):
+ * the caller must roll back and answer with the stored response. A key older than the TTL is free
+ * again: the same statement takes it over.
  */
-export async function claimIdempotencyKey(
+export async function recordIdempotentResponse(
   tx: Db,
   claim: { scope: string; key: string; requestHash: string },
-): Promise<StoredResponse | undefined> {
-  const { scope, key, requestHash } = claim;
-  // A key older than the TTL is free again: take it over in the same statement.
-  const taken = await sql<{ key: string }>`
-    insert into kernel.idempotency_keys (scope, key, request_hash)
-    values (${scope}, ${key}, ${requestHash})
+  response: StoredResponse,
+): Promise<boolean> {
+  const { rows } = await sql<{ key: string }>`
+    insert into kernel.idempotency_keys (scope, key, request_hash, status_code, response)
+    values (${claim.scope}, ${claim.key}, ${claim.requestHash}, ${response.statusCode}, ${JSON.stringify(response.body)}::jsonb)
     on conflict (scope, key) do update
-      set request_hash = excluded.request_hash, status_code = null, response = null, created_at = now()
+      set request_hash = excluded.request_hash, status_code = excluded.status_code, response = excluded.response, created_at = now()
       where kernel.idempotency_keys.created_at < now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'
     returning key`.execute(tx);
-  if (taken.rows.length === 1) return undefined;
-
-  const { rows } = await sql<{ request_hash: string; status_code: number | null; response: unknown }>`
-    select request_hash, status_code, response from kernel.idempotency_keys
-    where scope = ${scope} and key = ${key}`.execute(tx);
-  const row = rows[0];
-  if (!row || row.request_hash !== requestHash) {
-    throw conflict('idempotency-key-reused', 'This Idempotency-Key was already used with a different request');
-  }
-  if (row.status_code === null) {
-    // Only reachable if a caller claimed a key without storing a response in the same transaction.
-    throw conflict('idempotency-request-in-progress', 'A request with this Idempotency-Key is still being processed');
-  }
-  return { statusCode: row.status_code, body: row.response };
+  return rows.length === 1;
 }
 
-export async function storeIdempotentResponse(tx: Db, scope: string, key: string, response: StoredResponse): Promise<void> {
-  await sql`
-    update kernel.idempotency_keys set status_code = ${response.statusCode}, response = ${JSON.stringify(response.body)}::jsonb
-    where scope = ${scope} and key = ${key}`.execute(tx);
-}
+/** Thrown inside the transaction to undo a request whose key another request took first. */
+class KeyTakenMeanwhile extends Error {}
 
 /** The stored response for `key`, if the same request was answered before (a read, outside any transaction). */
 export async function findIdempotentResponse(
@@ -111,9 +95,8 @@ export async function findIdempotentResponse(
  * response, or the stored response of the first request with that key. `scope` must separate callers
  * (e.g. `orders.place:<userId>`), and `requestBody` is what has to match for a replay.
  *
- * `prepare` runs first, outside the transaction (reads of other modules that must not wait on it). A
- * repeat is answered before `prepare`, because the first request may have changed what `prepare` reads
- * (a checkout empties the cart it would read); the claim inside the transaction settles the races.
+ * `prepare` runs first, outside the transaction (reads of other modules that must not wait on it).
+ * Effects outside the database belong in `afterCommit` callbacks: a repeat's transaction rolls back.
  */
 export async function respondIdempotently<P = undefined>(
   options: {
@@ -130,34 +113,33 @@ export async function respondIdempotently<P = undefined>(
   const { request, reply, transaction, scope } = options;
   const key = idempotencyKeyOf(request);
   const claim = key ? { scope, key, requestHash: fingerprint(options.requestBody) } : undefined;
-  const replay = (stored: StoredResponse) => reply.header('idempotent-replayed', 'true').status(stored.statusCode).send(stored.body);
+  const prepare = async () => (options.prepare ? await options.prepare() : undefined) as P;
 
-  if (claim) {
-    const stored = await findIdempotentResponse(options.db, claim);
-    if (stored) return replay(stored);
+  if (!claim) {
+    const prepared = await prepare();
+    const response = await transaction((tx) => work(tx, prepared));
+    return reply.status(response.statusCode).send(response.body);
   }
-  let prepared: P;
   try {
-    prepared = (options.prepare ? await options.prepare() : undefined) as P;
+    const prepared = await prepare();
+    const response = await transaction(async (tx) => {
+      const first = await work(tx, prepared);
+      // Stored as JSON, so the replay is exactly what serialising the first response gives.
+      const stored = { statusCode: first.statusCode, body: JSON.parse(JSON.stringify(first.body)) as unknown };
+      if (!(await recordIdempotentResponse(tx, claim, stored))) throw new KeyTakenMeanwhile();
+      return stored;
+    });
+    return reply.status(response.statusCode).send(response.body);
   } catch (error) {
-    // A concurrent first request may have finished meanwhile, and changed what prepare read.
-    const stored = claim ? await findIdempotentResponse(options.db, claim) : undefined;
-    if (stored) return replay(stored);
+    // Another request with this key may have finished first: then this is a repeat, whatever made this
+    // attempt fail (throws 409 idempotency-key-reused when that request had another body).
+    const stored = await findIdempotentResponse(options.db, claim);
+    if (stored) return reply.header('idempotent-replayed', 'true').status(stored.statusCode).send(stored.body);
+    if (error instanceof KeyTakenMeanwhile) {
+      throw conflict('idempotency-request-in-progress', 'A request with this Idempotency-Key is still being processed');
+    }
     throw error;
   }
-
-  const outcome = await transaction(async (tx) => {
-    if (!claim) return { response: await work(tx, prepared), replayed: false };
-    const stored = await claimIdempotencyKey(tx, claim);
-    if (stored) return { response: stored, replayed: true };
-    const response = await work(tx, prepared);
-    // Stored as JSON, so the replay is exactly what serialising the first response gives.
-    const body = JSON.parse(JSON.stringify(response.body)) as unknown;
-    await storeIdempotentResponse(tx, claim.scope, claim.key, { statusCode: response.statusCode, body });
-    return { response: { statusCode: response.statusCode, body }, replayed: false };
-  });
-  if (outcome.replayed) return replay(outcome.response);
-  return reply.status(outcome.response.statusCode).send(outcome.response.body);
 }
 
 /** Forgets keys past their TTL (run from a job). */

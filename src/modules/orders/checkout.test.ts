@@ -166,6 +166,20 @@ describe('Idempotency-Key on POST /orders', () => {
     expect(second.body.id).not.toBe(first.body.id);
   });
 
+  it('answers a repeat of an order for the last units with that order, though they are sold by then', async () => {
+    const buyer = await person(shop.t);
+    const lamp = await product(shop, seller, { price: 4200, stock: 1 });
+    const key = newId();
+    const first = await placeOrder(shop, buyer, { items: [item(lamp)] }, { 'idempotency-key': key });
+    const repeat = await placeOrder(shop, buyer, { items: [item(lamp)] }, { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    expect(repeat.status).toBe(201);
+    expect(repeat.body.id).toBe(first.body.id);
+    expect(repeat.headers['idempotent-replayed']).toBe('true');
+    // Without the key the same request is refused: the only unit is sold.
+    expect((await placeOrder(shop, buyer, { items: [item(lamp)] })).status).toBe(409);
+  });
+
   it('answers a repeat of a cart checkout even though the cart is empty by then', async () => {
     const buyer = await person(shop.t);
     const pen = await product(shop, seller, { price: 300, stock: 5 });

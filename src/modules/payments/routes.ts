@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyError } from 'fastify';
 import { can } from '../../kernel/auth/permissions.ts';
 import { hasPermission, principalOf, requirePermission, requireUser } from '../../kernel/http/auth.ts';
+import { afterCommit } from '../../kernel/db/after-commit.ts';
 import { respondIdempotently } from '../../kernel/http/idempotency.ts';
 import { badRequest, conflict, forbidden, notFound, Problem, unprocessable } from '../../kernel/http/problem.ts';
 import { decodeCursor, encodeCursor, errorResponses, IdParams, ListQuery, Page } from '../../kernel/http/schemas.ts';
@@ -108,8 +109,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     }, async (request, reply) => {
       const { userId } = principalOf(request);
       const { orderId, payment: instruction } = request.body;
-      let opened: string | undefined;
-      const sent = await respondIdempotently(
+      return respondIdempotently(
         { request, reply, db: ctx.db, transaction: ctx.transaction, scope: `payments.pay:${userId}`, requestBody: request.body },
         async (tx) => {
           const paymentId = newId();
@@ -132,12 +132,11 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
             if (error instanceof PaymentRefusedError) throw paymentRefused(error);
             throw error;
           }
-          opened = paymentId;
+          // Only once committed: a repeat's transaction (same Idempotency-Key) rolls back.
+          afterCommit(tx, () => deps.processing().chargeSoon(paymentId));
           return { statusCode: 202, body: paymentView((await store.findPayment(tx, paymentId))!) };
         },
       );
-      if (opened) deps.processing().chargeSoon(opened);
-      return sent;
     });
 
     // ------------------------------------------------------------ reading payments
@@ -220,8 +219,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
       const asSeller = !asAdmin && ctx.config.SELLER_REFUNDS_ENABLED && hasPermission(request, 'payments:refund-own-group');
       if (!asAdmin && !asSeller) throw forbidden('Only an admin (or, where enabled, the seller of the items) can refund');
       const { amount, reason, toStoreCredit } = request.body;
-      let pendingRefund: string | undefined;
-      const sent = await respondIdempotently(
+      return respondIdempotently(
         {
           request,
           reply,
@@ -267,12 +265,10 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
             details: { refundId: refund.id, amount: refund.amount, currency: refund.currency, reason, toStoreCredit: refund.toStoreCredit, groupId },
             ip: request.ip,
           });
-          if (refund.status === 'pending') pendingRefund = refund.id;
+          if (refund.status === 'pending') afterCommit(tx, () => deps.processing().refundSoon(refund.id));
           return { statusCode: 201, body: refundView(refund) };
         },
       );
-      if (pendingRefund) deps.processing().refundSoon(pendingRefund);
-      return sent;
     });
 
     // ------------------------------------------------------------ provider webhooks
