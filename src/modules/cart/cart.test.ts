@@ -247,9 +247,22 @@ describe('cart', () => {
 
       const checkout = await port.getCheckoutCart(buyer.id);
       expect(checkout).toMatchObject({ lines: [{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 2 }], couponCode: off.code });
-      await t.app.ctx.transaction((tx) => port.clearCart(tx, checkout!.cartId));
+      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, checkout!))).toBe(true);
       expect(await port.getCheckoutCart(buyer.id)).toBeNull();
       expect((await t.get('/api/v1/cart', { token: buyer.token })).body).toMatchObject({ items: [], coupon: null });
+    });
+
+    it('empties only the cart checkout read: a cart changed since is left as it is', async () => {
+      const buyer = await customer(t);
+      const port = t.app.ctx.ports.get<CartPort>(CART_PORT);
+      await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 1 }, { token: buyer.token });
+      const read = (await port.getCheckoutCart(buyer.id))!;
+      await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 2 }, { token: buyer.token });
+      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, read))).toBe(false);
+      expect((await port.getCheckoutCart(buyer.id))!.lines).toEqual([{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 3 }]);
+      const current = (await port.getCheckoutCart(buyer.id))!;
+      expect(current.version).not.toBe(read.version);
+      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, current))).toBe(true);
     });
   });
 

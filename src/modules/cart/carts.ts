@@ -123,15 +123,16 @@ export function createCarts(ctx: ModuleContext) {
       const db = tx ?? ctx.db;
       const found = await store.findUserCartWithItems(db, userId);
       if (!found || found.items.length === 0) return null;
-      const { cart, items } = found;
+      const { cart, items, version } = found;
       return {
         cartId: cart.id,
+        version,
         lines: items.map((i) => ({ productId: i.productId, variantId: i.variantId, quantity: i.quantity })),
         couponCode: cart.couponCode,
       };
     },
 
-    clearCart: (tx, cartId) => store.clearCart(tx, cartId),
+    clearCart: (tx, cart) => store.clearCart(tx, cart.cartId, cart.version),
 
     async mergeGuestCart(guestToken, userId) {
       if (!looksLikeCartToken(guestToken)) return;

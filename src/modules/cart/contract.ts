@@ -9,6 +9,8 @@ export const CART_PORT = 'cart.carts';
 
 export interface CheckoutCart {
   cartId: string;
+  /** Changes with every change to the cart: `clearCart` empties only the cart that was read. */
+  version: string;
   lines: { productId: string; variantId: string; quantity: number }[];
   couponCode: string | null;
 }
@@ -16,8 +18,11 @@ export interface CheckoutCart {
 export interface CartPort {
   /** The signed-in user's cart as checkout needs it (null when empty). */
   getCheckoutCart(userId: string, tx?: Db): Promise<CheckoutCart | null>;
-  /** Empties the cart inside the order's transaction. */
-  clearCart(tx: Db, cartId: string): Promise<void>;
+  /**
+   * Empties the cart inside the order's transaction, if it is still the one read as `cart` (same
+   * version); false when it changed since: the order must not go ahead with what was priced.
+   */
+  clearCart(tx: Db, cart: Pick<CheckoutCart, 'cartId' | 'version'>): Promise<boolean>;
   /** Merges a guest cart (by its token) into the user's cart, atomically; the guest token stops working. No-op for an unknown token. */
   mergeGuestCart(guestToken: string, userId: string): Promise<void>;
 }

@@ -158,16 +158,32 @@ export async function removeLine(db: Db, cartId: string, itemId: string): Promis
   return rows.length > 0;
 }
 
-export async function clearCart(tx: Db, cartId: string): Promise<void> {
-  await sql`
-    with emptied as (delete from cart.items where cart_id = ${cartId})
-    update cart.carts set coupon_code = null, updated_at = now(), abandoned_at = null where id = ${cartId}`.execute(tx);
+/**
+ * Empties the cart if its row is still at `version`, and says whether it did. The row is locked first:
+ * a change committed meanwhile makes the lock wait for it and then find the row moved on (PostgreSQL
+ * re-checks a row it had to wait for), so nothing is deleted.
+ */
+export async function clearCart(tx: Db, cartId: string, version: string): Promise<boolean> {
+  const { rows } = await sql`
+    with current as (select id from cart.carts where id = ${cartId} and xmin::text = ${version} for update),
+    emptied as (delete from cart.items where cart_id in (select id from current))
+    update cart.carts set coupon_code = null, updated_at = now(), abandoned_at = null
+    where id in (select id from current)
+    returning id`.execute(tx);
+  return rows.length === 1;
 }
 
-/** The user's cart with its lines in one read (a cart without lines comes back with none). */
-export async function findUserCartWithItems(db: Db, userId: string): Promise<{ cart: CartRecord; items: CartItemRecord[] } | undefined> {
+/**
+ * The user's cart and its items in one read (a cart without lines comes back with none). `version` is
+ * the cart row's xmin: every change to a cart's lines or coupon updates its row, so it changes with
+ * them (an optimistic concurrency token that costs no column).
+ */
+export async function findUserCartWithItems(
+  db: Db,
+  userId: string,
+): Promise<{ cart: CartRecord; version: string; items: CartItemRecord[] } | undefined> {
   const { rows } = await sql<Record<string, any>>`
-    select c.id as cart_id, c.user_id, c.currency as cart_currency, c.coupon_code, i.*
+    select c.id as cart_id, c.user_id, c.currency as cart_currency, c.coupon_code, c.xmin::text as cart_version, i.*
     from cart.carts c left join cart.items i on i.cart_id = c.id
     where c.user_id = ${userId}
     order by i.created_at, i.id`.execute(db);
@@ -175,6 +191,7 @@ export async function findUserCartWithItems(db: Db, userId: string): Promise<{ c
   if (!first) return undefined;
   return {
     cart: { id: first.cart_id, userId: first.user_id, currency: first.cart_currency, couponCode: first.coupon_code },
+    version: first.cart_version,
     items: rows.filter((r) => r.id !== null).map(toItem),
   };
 }

@@ -95,12 +95,6 @@ function conflictUnavailable(variantIds: string[]): never {
   throw conflict('item-unavailable', 'Some items are no longer for sale', { variantIds });
 }
 
-const sameCart = (a: CheckoutCart, b: CheckoutCart | null) =>
-  !!b &&
-  a.cartId === b.cartId &&
-  a.lines.length === b.lines.length &&
-  a.lines.every((l, i) => l.variantId === b.lines[i]!.variantId && l.quantity === b.lines[i]!.quantity);
-
 export interface PreparedCheckout {
   userId: string;
   input: PlaceOrderInput;
@@ -148,12 +142,6 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
   const orderId = newId();
   const currency = lines[0]!.price.currency;
   const now = new Date();
-
-  if (prepared.cart) {
-    // The cart we priced must still be the cart we empty.
-    const current = await ctx.ports.get<CartPort>(CART_PORT).getCheckoutCart(userId, tx);
-    if (!sameCart(prepared.cart, current)) throw conflict('cart-changed', 'Your cart changed while checking out; please review it and try again');
-  }
 
   let quote: CouponQuote | null = null;
   if (prepared.couponCode) {
@@ -278,7 +266,10 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     history: [{ from: null, to: 'pending', actorId: userId, reason: 'order placed', groupId: null, at: now }],
   };
   await store.insertOrder(tx, order);
-  if (prepared.cart) await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart.cartId);
+  // The cart we priced must still be the cart we empty; if it changed meanwhile, all of this rolls back.
+  if (prepared.cart && !(await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart))) {
+    throw conflict('cart-changed', 'Your cart changed while checking out; please review it and try again');
+  }
   // Eager: the customer waits for the payment, which starts when payments hears of the order. It is
   // the order's first event, so nothing of its aggregate can be waiting ahead of it.
   await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' }, { eager: true });
