@@ -92,7 +92,9 @@ export async function publishOrderEvent(ctx: ModuleContext, tx: Db, type: string
 export async function changeStatus(ctx: ModuleContext, tx: Db, order: OrderRecord, to: OrderStatus, change: Change): Promise<void> {
   assertTransition(order, to);
   const watch = orderWatchOf(ctx);
-  afterCommit(tx, () => watch.notify(order.id));
+  // Every change of the order in this transaction goes through this record and is written from it,
+  // so once committed it is the order as stored: waiters get it without reading it again.
+  afterCommit(tx, () => watch.notify(order.id, order));
   const from = order.status;
   const at = new Date();
   order.status = to;

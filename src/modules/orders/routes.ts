@@ -199,8 +199,8 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
       try {
         // A change committed between a read and the wait is seen at the next re-check, a second later.
         while (order!.status === waitWhileStatus && !gone && Date.now() < deadline) {
-          await watch.wait(order!.id, Math.min(RECHECK_MS, deadline - Date.now()));
-          if (!gone) order = (await store.loadOrder(ctx.db, order!.id)) ?? order;
+          const committed = await watch.wait(order!.id, Math.min(RECHECK_MS, deadline - Date.now()));
+          if (!gone) order = committed ?? (await store.loadOrder(ctx.db, order!.id)) ?? order;
         }
       } finally {
         reply.raw.off('close', leave);

@@ -24,6 +24,8 @@ describe('waiting for an order to change (GET /orders/{id}?waitWhileStatus=…)'
     expect(seen.status).toBe(200);
     expect(seen.body.status).toBe('paid');
     expect(seen.body.id).toBe(placed.body.id);
+    // The waiter is answered with the order as the change committed it: what reading it afresh shows.
+    expect(seen.body).toEqual((await shop.t.get(`/api/v1/orders/${placed.body.id}`, { token: buyer.token })).body);
   });
 
   it('answers at once when the order is not in the awaited status', async () => {
