@@ -48,10 +48,23 @@ describe('groupCommit', () => {
       sizes.push(items.length);
       if (sizes.length === 1) await held;
       return items;
-    }, 2);
+    }, { maxBatch: 2 });
     const all = [submit(0), submit(1), submit(2), submit(3), submit(4)];
     release();
     expect(await Promise.all(all)).toEqual([0, 1, 2, 3, 4]);
     expect(sizes).toEqual([1, 2, 2]);
+  });
+
+  it('lets a batch wait for company when asked to linger', async () => {
+    const batches: number[][] = [];
+    const submit = groupCommit(async (items: number[]) => {
+      batches.push(items);
+      return items;
+    }, { lingerMs: 30 });
+    const first = submit(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = submit(2);
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(batches).toEqual([[1, 2]]);
   });
 });

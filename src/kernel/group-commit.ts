@@ -6,12 +6,19 @@
  * of several fails, each of its items runs again alone, so one bad request fails only itself: `run`
  * must be safe to repeat for items of a batch that failed (a rolled-back transaction is).
  */
-export function groupCommit<T, R>(run: (items: T[]) => Promise<R[]>, maxBatch = 200): (item: T) => Promise<R> {
+export function groupCommit<T, R>(
+  run: (items: T[]) => Promise<R[]>,
+  options: { maxBatch?: number; lingerMs?: number } = {},
+): (item: T) => Promise<R> {
+  // `lingerMs`: for writes nobody waits on, a batch waits this long for company before it starts.
+  const { lingerMs = 0 } = options;
+  const maxBatch = Math.max(1, options.maxBatch ?? 200);
   let queue: { item: T; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
   let running = false;
 
   async function drain(): Promise<void> {
     running = true;
+    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);

@@ -184,12 +184,16 @@ export function createRelay(options: {
     timer.unref();
   }
 
-  // Marks of eager events share one statement with every mark asked for while the previous one ran.
-  const markEagerPublished = groupCommit(async (batch: string[][]) => {
-    const ids = batch.flat();
-    await sql`update kernel.outbox set published_at = now() where id = any(${sql`${ids}::uuid[]`}) and published_at is null`.execute(db);
-    return batch.map(() => undefined);
-  });
+  // Marks of eager events made within 20 ms share one statement: nobody waits on a mark (until it is
+  // made, passes leave the event's aggregate alone), and under load that is one statement for dozens.
+  const markEagerPublished = groupCommit(
+    async (batch: string[][]) => {
+      const ids = batch.flat();
+      await sql`update kernel.outbox set published_at = now() where id = any(${sql`${ids}::uuid[]`}) and published_at is null`.execute(db);
+      return batch.map(() => undefined);
+    },
+    { lingerMs: 20 },
+  );
 
   /**
    * Aggregates in parallel (a batch of payments settled in one transaction must not wait for each
