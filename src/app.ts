@@ -129,6 +129,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     subscriptions.set(module.name, createSubscription({
       consumer: module.name,
       handlers: module.handlers,
+      groupDeliveries: module.groupDeliveries === true,
       db,
       logger,
       metrics,

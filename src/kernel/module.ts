@@ -83,6 +83,14 @@ export interface BazaarModule {
   routes?(app: HttpApp, ctx: ModuleContext): Promise<void> | void;
   /** Event type -> handler. Each module is one durable consumer named after it. */
   handlers?: Record<string, EventHandler>;
+  /**
+   * Events delivered while a delivery to this consumer runs are handled together in its next
+   * transaction (one begin, inbox write and commit for all). Only for handlers that take no row locks
+   * other writers take in another order (a read model): otherwise a group could deadlock with them.
+   * A group that fails runs again one event at a time, so a handler's effects outside the database
+   * (other than afterCommit callbacks) may happen twice.
+   */
+  groupDeliveries?: boolean;
   jobs?: JobDefinition[];
   /** Ports this module provides to others; called before any module's routes or start. */
   providePorts?(ctx: ModuleContext): void;

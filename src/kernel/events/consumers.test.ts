@@ -62,6 +62,72 @@ describe('a consumer whose handler runs outside a transaction', () => {
   });
 });
 
+describe('a consumer that groups its deliveries', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({}, { modules: [] });
+  });
+  afterAll(() => t.close());
+
+  const event = (data: Record<string, unknown> = {}): EventEnvelope => ({
+    id: newId(),
+    type: 'fixture.thing.touched',
+    version: 1,
+    occurredAt: new Date().toISOString(),
+    aggregateId: newId(),
+    correlationId: newId(),
+    causationId: null,
+    data,
+  });
+
+  function grouped(consumer: string, handler: (event: EventEnvelope, transactionId: string) => void) {
+    return createSubscription({
+      consumer,
+      groupDeliveries: true,
+      handlers: {
+        'fixture.thing.touched': async (e, tx) => {
+          const { rows } = await sql<{ id: string }>`select txid_current()::text as id`.execute(tx);
+          if (e.data.fail) throw new Error('this one fails');
+          handler(e, rows[0]!.id);
+        },
+      },
+      db: t.database.db,
+      logger: t.app.ctx.logger,
+      metrics: t.app.metrics,
+      ctx: t.app.ctx,
+    });
+  }
+
+  it('handles events delivered while one runs together, in one transaction, each once', async () => {
+    const handled: { id: string; tx: string }[] = [];
+    const subscription = grouped('grouping', (e, tx) => handled.push({ id: e.id, tx }));
+    const events = Array.from({ length: 6 }, () => event());
+    const outcomes = await Promise.all([...events, events[2]!].map((e) => subscription.deliver(e)));
+    expect(outcomes.filter((o) => o === 'handled')).toHaveLength(6);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(1);
+    expect(handled.map((h) => h.id)).toEqual(events.map((e) => e.id));
+    // The first went alone; the five that came while it ran shared the next transaction.
+    expect(new Set(handled.slice(1).map((h) => h.tx)).size).toBe(1);
+    expect(handled[0]!.tx).not.toBe(handled[1]!.tx);
+    const inbox = await sql`select 1 from kernel.inbox where consumer = 'grouping'`.execute(t.database.db);
+    expect(inbox.rows).toHaveLength(6);
+    expect(await subscription.deliver(events[0]!)).toBe('duplicate');
+  });
+
+  it('fails only the failing event of a group; the others are handled', async () => {
+    const handled: string[] = [];
+    const subscription = grouped('grouping-failure', (e) => handled.push(e.id));
+    const [first, good, bad, other] = [event(), event(), event({ fail: true }), event()];
+    const outcomes = await Promise.allSettled([first, good, bad, other].map((e) => subscription.deliver(e!)));
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    // The group's transaction rolled back and its events ran again alone: only what the database
+    // keeps counts (which is why only handlers without outside effects may be grouped).
+    expect([...new Set(handled)].sort()).toEqual([first!.id, good!.id, other!.id].sort());
+    const inbox = await sql<{ event_id: string }>`select event_id from kernel.inbox where consumer = 'grouping-failure'`.execute(t.database.db);
+    expect(inbox.rows.map((r) => r.event_id).sort()).toEqual([first!.id, good!.id, other!.id].sort());
+  });
+});
+
 describe('eager events', () => {
   let t: TestApp;
   const seen: string[] = [];

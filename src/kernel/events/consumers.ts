@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { groupCommit } from '../group-commit.ts';
 import { newId } from '../ids.ts';
 import { runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -16,6 +17,8 @@ import { runTransaction } from './transaction.ts';
 export function createSubscription(options: {
   consumer: string;
   handlers: Record<string, EventHandler>;
+  /** See BazaarModule.groupDeliveries. */
+  groupDeliveries?: boolean;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -25,6 +28,38 @@ export function createSubscription(options: {
   afterPublished?: (eager: EventEnvelope[]) => void;
 }): Subscription {
   const { consumer, handlers, db, logger, metrics, ctx, afterPublished } = options;
+
+  /** Events in one transaction with their inbox rows (one statement for all); each event's outcome, in order. */
+  async function deliverTogether(events: EventEnvelope[]): Promise<('handled' | 'duplicate')[]> {
+    const outcomes = await runTransaction(
+      db,
+      async (tx) => {
+        const claimed = await sql<{ event_id: string }>`
+          insert into kernel.inbox (consumer, event_id)
+          select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
+          on conflict do nothing returning event_id`.execute(tx);
+        const unhandled = new Set(claimed.rows.map((r) => r.event_id));
+        const outcomes: ('handled' | 'duplicate')[] = [];
+        for (const event of events) {
+          // The same event twice in one group (a redelivery racing the first) is handled once.
+          if (!unhandled.delete(event.id)) {
+            outcomes.push('duplicate');
+            continue;
+          }
+          await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => handlers[event.type]!(event, tx, ctx));
+          outcomes.push('handled');
+        }
+        return outcomes;
+      },
+      { logger, published: (eager) => afterPublished?.(eager) },
+    );
+    events.forEach((event, i) => metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: outcomes[i]! }));
+    return outcomes;
+  }
+  // A group that fails is delivered again one event at a time (groupCommit), so a failing event fails
+  // alone and the bus retries or dead-letters just that one.
+  const deliverGrouped = options.groupDeliveries ? groupCommit(deliverTogether) : undefined;
+
   return {
     consumer,
     types: Object.keys(handlers),
@@ -36,22 +71,8 @@ export function createSubscription(options: {
         metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'handled' });
         return 'handled';
       }
-      const outcome = await runInWork({ correlationId: event.correlationId, causationId: event.id }, () =>
-        runTransaction(
-          db,
-          async (tx) => {
-            const claimed = await sql`
-              insert into kernel.inbox (consumer, event_id) values (${consumer}, ${event.id})
-              on conflict do nothing returning event_id`.execute(tx);
-            if (claimed.rows.length === 0) return 'duplicate' as const;
-            await handler(event, tx, ctx);
-            return 'handled' as const;
-          },
-          { logger, published: (eager) => afterPublished?.(eager) },
-        ),
-      );
-      metrics.eventsConsumed.inc({ consumer, type: event.type, outcome });
-      return outcome;
+      if (deliverGrouped) return deliverGrouped(event);
+      return (await deliverTogether([event]))[0]!;
     },
     async deadLetter(event, error, attempts) {
       metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'dead-lettered' });

@@ -14,5 +14,7 @@ export const searchModule: BazaarModule = {
   name: 'search',
   migrations: searchMigrations,
   handlers: searchHandlers(index),
+  // A read model: under a stream of stock changes, one transaction for all that arrive together.
+  groupDeliveries: true,
   routes: (app, ctx) => registerSearchRoutes(app, ctx, index),
 };
