@@ -2,7 +2,7 @@
 /**
  * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
  *
- *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--port 3320]
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320]
  *
  * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
  * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
@@ -27,6 +27,10 @@ const arg = (name, fallback) => {
 };
 const buyersCount = Number(arg('buyers', '16'));
 const duration = Number(arg('duration', '20')) * 1000;
+// Each measured phase first runs this long unmeasured: a freshly started server spends the first tens
+// of seconds compiling its hot code (V8's optimizing compiler took an eighth of the server's CPU 15 s
+// into a cold run), which a server in production has long done.
+const warmup = Number(arg('warmup', '10')) * 1000;
 const port = Number(arg('port', '3320'));
 // --phases add,checkout,race runs only those (e.g. to profile one of them).
 const phases = new Set(arg('phases', 'add,checkout,race').split(','));
@@ -123,11 +127,30 @@ function serverCpuSeconds(pid) {
   }
 }
 
+/** CPU seconds the whole machine has spent busy (all cores; Linux /proc/stat; null elsewhere). */
+function machineCpuSeconds() {
+  try {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Adds the server's and the whole machine's CPU per operation: the server, PostgreSQL and this load
+ * generator share the cores, so throughput swings with everything else, while the CPU one operation
+ * costs swings much less and shows what a change saved.
+ */
 async function measured(pid, run) {
   const before = serverCpuSeconds(pid);
+  const machineBefore = machineCpuSeconds();
   const result = await run();
   const after = serverCpuSeconds(pid);
-  if (before !== null && after !== null && result.count > 0) result.serverCpuMsPerOp = Math.round(((after - before) * 1000 * 10) / result.count) / 10;
+  const machineAfter = machineCpuSeconds();
+  const perOp = (seconds) => Math.round((seconds * 1000 * 10) / result.count) / 10;
+  if (before !== null && after !== null && result.count > 0) result.serverCpuMsPerOp = perOp(after - before);
+  if (machineBefore !== null && machineAfter !== null && result.count > 0) result.machineCpuMsPerOp = perOp(machineAfter - machineBefore);
   return result;
 }
 
@@ -159,11 +182,11 @@ async function setup() {
   return { admin, seller, category, products, buyers };
 }
 
-async function closedLoop(workers, fn) {
+async function closedLoop(workers, fn, ms = duration) {
   const latencies = [];
   let errors = 0;
   const errorKinds = {};
-  const end = Date.now() + duration;
+  const end = Date.now() + ms;
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       let i = 0;
@@ -180,28 +203,30 @@ async function closedLoop(workers, fn) {
       }
     }),
   );
-  return { count: latencies.length, perSecond: Math.round((latencies.length / duration) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, ...(errors > 0 ? { errorKinds } : {}) };
+  return { count: latencies.length, perSecond: Math.round((latencies.length / ms) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, ...(errors > 0 ? { errorKinds } : {}) };
 }
 
 async function main() {
   await freshDatabase();
   const server = await startServer();
-  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000 };
+  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000, warmupSeconds: warmup / 1000 };
   try {
     const shop = await setup();
 
-    if (phases.has('add')) results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, async (w, i) => {
+    const addOnce = async (w, i) => {
       const item = shop.products[i % shop.products.length];
       const res = await call('POST', '/cart/items', { token: shop.buyers[w], body: { productId: item.productId, variantId: item.variantId, quantity: 1 } });
       if (res.status !== 201) throw new Error(`${res.status} ${res.body?.type ?? ''}`);
-    }));
-    console.log('add to cart', results.addToCart);
+    };
+    if (phases.has('add')) {
+      await closedLoop(buyersCount, addOnce, warmup);
+      results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, addOnce));
+      console.log('add to cart', results.addToCart);
+    }
 
-    const toPaid = [];
-    if (phases.has('checkout')) {
+    let toPaid = [];
     // Other buyers than the add-to-cart phase's, whose carts are now full.
-    // serverCpuMsPerOp here includes the polling until paid.
-    results.checkout = await measured(server.pid, () => closedLoop(buyersCount, async (worker, i) => {
+    const checkoutOnce = async (worker, i) => {
       const w = buyersCount + worker;
       const item = shop.products[(w + i) % shop.products.length];
       // Each checkout starts from a cart holding exactly this one line.
@@ -222,7 +247,12 @@ async function main() {
         if (seen.body.status === 'payment_failed') throw new Error('payment failed');
       }
       toPaid.push(performance.now() - placedAt);
-    }));
+    };
+    if (phases.has('checkout')) {
+    await closedLoop(buyersCount, checkoutOnce, warmup);
+    toPaid = [];
+    // serverCpuMsPerOp here includes the wait until paid.
+    results.checkout = await measured(server.pid, () => closedLoop(buyersCount, checkoutOnce));
     results.checkout.orderToPaidP50 = percentile(toPaid, 50);
     results.checkout.orderToPaidP99 = percentile(toPaid, 99);
     console.log('checkout', results.checkout);
