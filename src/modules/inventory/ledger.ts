@@ -193,30 +193,15 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     },
 
     async commitReservation(tx, reservationId) {
-      const closed = await store.closeReservation(tx, reservationId, 'committed');
-      if (!closed) {
+      const sold = await store.sellReservation(tx, reservationId);
+      if (!sold) {
         const existing = await store.findReservation(tx, reservationId);
         if (existing?.status === 'committed') return;
         throw new ReservationNotActiveError(reservationId, existing ? (existing.status as 'released' | 'expired') : 'missing');
       }
-      const { lines } = closed;
-      const locked = await store.lockLevels(tx, lockOrder(lines));
-      const { events } = await writeLocked(
-        tx,
-        locked,
-        lines.map((l) => ({
-          variantId: l.variantId,
-          locationId: l.locationId,
-          type: 'sale' as const,
-          onHandDelta: -l.quantity,
-          reservedDelta: -l.quantity,
-          reason: 'sold',
-          reference: closed.reference,
-          actorId: null,
-        })),
-      );
-      const data: StockReservationChanged = { reservationId, reference: closed.reference, lines: totalsPerVariant(lines) };
-      await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockCommitted, aggregateId: reservationId, data }]);
+      // A sale of reserved units leaves `available` as it was: no stock.changed, only the reservation's end.
+      const data: StockReservationChanged = { reservationId, reference: sold.reference, lines: totalsPerVariant(sold.lines) };
+      await ctx.publishAll(tx, [{ type: InventoryEvents.StockCommitted, aggregateId: reservationId, data }]);
     },
 
     async releaseReservation(tx, reservationId, reason) {

@@ -93,6 +93,13 @@ describe('reservations through the inventory.stock port', () => {
     ]);
     await t.app.ctx.transaction((tx) => port.commitReservation(tx, reservation));
     expect(await stockOf(id)).toMatchObject({ onHand: 1, reserved: 0, available: 1 });
+    // The sale took the units from both locations it had held them at, each with its movement.
+    expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
+    const sales = await sql<any>`select location_id, on_hand_delta, reserved_delta from inventory.movements where variant_id = ${id} and type = 'sale'`.execute(t.database.db);
+    expect(sales.rows.map((m) => [m.location_id === east.body.id ? 'east' : 'main', m.on_hand_delta, m.reserved_delta]).sort()).toEqual([
+      ['east', -2, -2],
+      ['main', -2, -2],
+    ]);
   });
 
   it('announces a reservation with the totals of sellable locations only, and who owns the variant', async () => {

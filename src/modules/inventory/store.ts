@@ -318,6 +318,51 @@ export async function closeReservation(
   };
 }
 
+/**
+ * Sells an active reservation in one statement: marks it committed, takes its units off on hand and
+ * reserved, and writes the sale movements. The levels are locked first, in (variant, location) order
+ * like every other writer's, before any is changed (an uncorrelated sub-select runs before the update
+ * scans). A sale of reserved units cannot fail the level checks (the reservation held them), and
+ * leaves `available` as it was, so nothing needs reading back. Undefined when the reservation was not
+ * active; otherwise its reference and lines.
+ */
+export async function sellReservation(
+  db: Db,
+  id: string,
+): Promise<{ reference: string; lines: { variantId: string; locationId: string; quantity: number }[] } | undefined> {
+  const { rows } = await sql<any>`
+    with closed as (
+      update inventory.reservations set status = 'committed', updated_at = now()
+      where id = ${id} and status = 'active'
+      returning id, reference
+    ), lines as (
+      select l.variant_id, l.location_id, l.quantity, c.reference
+      from inventory.reservation_lines l join closed c on c.id = l.reservation_id
+    ), locked as (
+      select s.variant_id from inventory.stock_levels s
+      join lines l on l.variant_id = s.variant_id and l.location_id = s.location_id
+      order by s.variant_id, s.location_id
+      for update of s
+    ), sold as (
+      update inventory.stock_levels s
+      set on_hand = s.on_hand - l.quantity, reserved = s.reserved - l.quantity, updated_at = now()
+      from lines l
+      where s.variant_id = l.variant_id and s.location_id = l.location_id and (select count(*) from locked) >= 0
+    ), moved as (
+      insert into inventory.movements (id, variant_id, location_id, type, on_hand_delta, reserved_delta, reason, reference, actor_id)
+      select gen_random_uuid(), l.variant_id, l.location_id, 'sale', -l.quantity, -l.quantity, 'sold', l.reference, null
+      from lines l
+    )
+    select c.reference, l.variant_id, l.location_id, l.quantity
+    from closed c left join lines l on true
+    order by l.variant_id, l.location_id`.execute(db);
+  if (rows.length === 0) return undefined;
+  return {
+    reference: rows[0].reference,
+    lines: rows.filter((r) => r.variant_id !== null).map((r) => ({ variantId: r.variant_id, locationId: r.location_id, quantity: r.quantity })),
+  };
+}
+
 export async function expiredReservationIds(db: Db, limit: number): Promise<string[]> {
   const { rows } = await sql<any>`
     select id from inventory.reservations
