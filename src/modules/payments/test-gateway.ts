@@ -76,6 +76,7 @@ export interface TestGateway extends PaymentProvider {
 }
 
 export const SIGNATURE_HEADER = 'bazaar-gateway-signature';
+const RECORDS_KEPT = 100_000;
 
 const sleep = (ms: number) =>
   new Promise<void>((resolve) => {
@@ -86,13 +87,24 @@ const sleep = (ms: number) =>
 export function createTestGateway(options: TestGatewayOptions = {}): TestGateway {
   const secret = options.webhookSecret ?? randomBytes(24).toString('hex');
   const tolerance = options.webhookToleranceSeconds ?? 300;
-  const authorizations = new Map<string, { authorizationId: string; result: AuthorizeResult; amount: number; currency: string; token: string }>();
+  type Authorization = { authorizationId: string; result: AuthorizeResult; amount: number; currency: string; token: string };
+  const authorizations = new Map<string, Authorization>();
+  const authorizationsById = new Map<string, Authorization>();
   const charges = new Map<string, GatewayCharge>();
   const chargesById = new Map<string, GatewayCharge>();
   const refunds = new Map<string, { refundId: string; chargeId: string; amount: number }>();
   const savedCards = new Map<string, string>();
   const calls = { authorize: 0, capture: 0, refund: 0, saveCard: 0 };
   const id = (prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`;
+  /**
+   * The books of authorizations, charges and refunds keep the latest RECORDS_KEPT entries of each kind
+   * (a Map iterates oldest first): a server running for weeks must not grow without end, and a real
+   * gateway's idempotency window is bounded too. Saved cards are kept for good.
+   */
+  function remember<K, V>(map: Map<K, V>, key: K, value: V) {
+    map.set(key, value);
+    if (map.size > RECORDS_KEPT) map.delete(map.keys().next().value as K);
+  }
 
   /** Carries out `operation` and answers after the configured latency, or very late on a "timeout". */
   async function answer<T>(operation: () => T): Promise<T> {
@@ -138,13 +150,9 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
           : card.decline
             ? { status: 'declined', declineCode: card.decline.code, message: card.decline.message }
             : { status: 'authorized', authorizationId: id('auth') };
-        authorizations.set(idempotencyKey, {
-          authorizationId: result.status === 'authorized' ? result.authorizationId : '',
-          result,
-          amount,
-          currency,
-          token,
-        });
+        const authorization = { authorizationId: result.status === 'authorized' ? result.authorizationId : '', result, amount, currency, token };
+        remember(authorizations, idempotencyKey, authorization);
+        if (result.status === 'authorized') remember(authorizationsById, result.authorizationId, authorization);
         return result;
       });
     },
@@ -154,7 +162,7 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
       return answer(() => {
         const seen = charges.get(idempotencyKey);
         if (seen) return { chargeId: seen.chargeId };
-        const authorization = [...authorizations.values()].find((a) => a.authorizationId === authorizationId);
+        const authorization = authorizationsById.get(authorizationId);
         if (!authorization || authorization.result.status !== 'authorized') throw new Error(`No such authorization: ${authorizationId}`);
         if (amount > authorization.amount) throw new Error('Cannot capture more than was authorized');
         const charge: GatewayCharge = {
@@ -165,8 +173,8 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
           token: authorization.token,
           refunded: 0,
         };
-        charges.set(idempotencyKey, charge);
-        chargesById.set(charge.chargeId, charge);
+        remember(charges, idempotencyKey, charge);
+        remember(chargesById, charge.chargeId, charge);
         return { chargeId: charge.chargeId };
       });
     },
@@ -181,7 +189,7 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
         if (charge.refunded + amount > charge.amount) throw new Error('Cannot refund more than was charged');
         charge.refunded += amount;
         const refund = { refundId: id('re'), chargeId, amount };
-        refunds.set(idempotencyKey, refund);
+        remember(refunds, idempotencyKey, refund);
         return { refundId: refund.refundId };
       });
     },
