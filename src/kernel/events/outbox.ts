@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { newId } from '../ids.ts';
 import { currentWork } from '../observability/context.ts';
@@ -33,14 +33,16 @@ export function openOutbox(tx: Db): void {
   owned.set(tx, { pending: [], eager: [] });
 }
 
-/** Writes what `tx` published and says whether it published anything, and which events are eager. */
-export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: EventEnvelope[] }> {
+/**
+ * What `tx` published, for its owner to write just before commit: the statement that writes it (none
+ * when nothing was published) and which events are eager.
+ */
+export function closeOutbox(tx: Db): { insert?: RawBuilder<unknown>; eager: EventEnvelope[] } {
   const outbox = owned.get(tx);
-  if (!outbox) return { wrote: false, eager: [] };
+  if (!outbox) return { eager: [] };
   owned.delete(tx);
-  if (outbox.pending.length === 0) return { wrote: false, eager: [] };
-  await insertRows(tx, outbox.pending);
-  return { wrote: true, eager: outbox.eager };
+  if (outbox.pending.length === 0) return { eager: [] };
+  return { insert: insertStatement(outbox.pending), eager: outbox.eager };
 }
 
 /**
@@ -83,12 +85,16 @@ export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[])
 }
 
 async function insertRows(tx: Db, envelopes: EventEnvelope[]): Promise<void> {
+  await insertStatement(envelopes).execute(tx);
+}
+
+function insertStatement(envelopes: EventEnvelope[]): RawBuilder<unknown> {
   const rows = envelopes.map(
     (e) => sql`(${e.id}, ${emittingModule(e.type)}, ${e.type}, ${e.version}, ${e.aggregateId}, ${e.correlationId},
                 ${e.causationId}, ${e.occurredAt}::timestamptz, ${JSON.stringify(e.data)}::jsonb)`,
   );
   // A multi-row VALUES list is inserted in list order, so seq follows the order of the events.
-  await sql`
+  return sql`
     insert into kernel.outbox (id, module, type, version, aggregate_id, correlation_id, causation_id, occurred_at, data)
-    values ${sql.join(rows)}`.execute(tx);
+    values ${sql.join(rows)}`;
 }

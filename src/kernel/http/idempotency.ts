@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { atCommit } from '../events/transaction.ts';
 import { badRequest, conflict } from './problem.ts';
 
 /**
@@ -50,23 +51,27 @@ function canonicalJson(value: unknown): string {
 }
 
 /**
- * Records the response to the request that used `key` first, inside the transaction that did its work.
- * False when the key is taken (by a request committed meanwhile, or by one this statement waited for):
- * the caller must roll back and answer with the stored response. A key older than the TTL is free
- * again: the same statement takes it over.
+ * The statement that records the response to the request that used `key` first, inside the
+ * transaction that did its work. It writes no row when the key is taken (by a request committed
+ * meanwhile, or by one this statement waited for): the caller must roll back and answer with the
+ * stored response. A key older than the TTL is free again: the same statement takes it over.
  */
+function recordStatement(claim: { scope: string; key: string; requestHash: string }, response: StoredResponse) {
+  return sql`
+    insert into kernel.idempotency_keys (scope, key, request_hash, status_code, response)
+    values (${claim.scope}, ${claim.key}, ${claim.requestHash}, ${response.statusCode}, ${JSON.stringify(response.body)}::jsonb)
+    on conflict (scope, key) do update
+      set request_hash = excluded.request_hash, status_code = excluded.status_code, response = excluded.response, created_at = now()
+      where kernel.idempotency_keys.created_at < now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'`;
+}
+
+/** Records the response now; false when the key is taken (see recordStatement). */
 export async function recordIdempotentResponse(
   tx: Db,
   claim: { scope: string; key: string; requestHash: string },
   response: StoredResponse,
 ): Promise<boolean> {
-  const { rows } = await sql<{ key: string }>`
-    insert into kernel.idempotency_keys (scope, key, request_hash, status_code, response)
-    values (${claim.scope}, ${claim.key}, ${claim.requestHash}, ${response.statusCode}, ${JSON.stringify(response.body)}::jsonb)
-    on conflict (scope, key) do update
-      set request_hash = excluded.request_hash, status_code = excluded.status_code, response = excluded.response, created_at = now()
-      where kernel.idempotency_keys.created_at < now() - ${IDEMPOTENCY_TTL_HOURS} * interval '1 hour'
-    returning key`.execute(tx);
+  const { rows } = await sql`${recordStatement(claim, response)} returning key`.execute(tx);
   return rows.length === 1;
 }
 
@@ -126,7 +131,9 @@ export async function respondIdempotently<P = undefined>(
       const first = await work(tx, prepared);
       // Stored as JSON, so the replay is exactly what serialising the first response gives.
       const stored = { statusCode: first.statusCode, body: JSON.parse(JSON.stringify(first.body)) as unknown };
-      if (!(await recordIdempotentResponse(tx, claim, stored))) throw new KeyTakenMeanwhile();
+      // In the kernel's own transaction the key goes in with the outbox rows, one statement for both.
+      const deferred = atCommit(tx, { statement: recordStatement(claim, stored), mustWrite: () => new KeyTakenMeanwhile() });
+      if (!deferred && !(await recordIdempotentResponse(tx, claim, stored))) throw new KeyTakenMeanwhile();
       return stored;
     });
     return reply.status(response.statusCode).send(response.body);
