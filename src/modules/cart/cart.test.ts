@@ -325,7 +325,7 @@ describe('cart', () => {
       const buyer = await customer(t);
       const added = await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 3 }, { token: buyer.token });
       const cartId = added.body.id;
-      const idle = async () => sql`update cart.carts set updated_at = now() - interval '2 days' where id = ${cartId}`.execute(t.app.ctx.db);
+      const idle = async () => sql`update cart.carts set updated_at = now() - interval '2 days', active_at = now() - interval '2 days' where id = ${cartId}`.execute(t.app.ctx.db);
       await idle();
 
       // The app's own job may get there first; either way the cart is marked, and announced, once.
@@ -351,9 +351,18 @@ describe('cart', () => {
       expect((await events(CartEvents.CartAbandoned)).filter((e) => e.cartId === cartId)).toHaveLength(2);
     });
 
+    it('does not take a cart touched a moment ago for idle, though its coarse activity time is old', async () => {
+      const buyer = await customer(t);
+      const added = await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 1 }, { token: buyer.token });
+      // As after a change within five minutes of the previous one: active_at stays behind, updated_at does not.
+      await sql`update cart.carts set active_at = now() - interval '2 days' where id = ${added.body.id}`.execute(t.app.ctx.db);
+      await markAbandonedCarts(t.app.ctx);
+      expect((await events(CartEvents.CartAbandoned)).filter((e) => e.cartId === added.body.id)).toEqual([]);
+    });
+
     it('drops a guest cart that stayed empty that long', async () => {
       const visit = await t.get('/api/v1/cart');
-      await sql`update cart.carts set updated_at = now() - interval '2 days' where id = ${visit.body.id}`.execute(t.app.ctx.db);
+      await sql`update cart.carts set updated_at = now() - interval '2 days', active_at = now() - interval '2 days' where id = ${visit.body.id}`.execute(t.app.ctx.db);
       await markAbandonedCarts(t.app.ctx);
       const back = await t.get('/api/v1/cart', asGuest(cartToken(visit)));
       expect(back.body.id).not.toBe(visit.body.id);

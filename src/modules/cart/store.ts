@@ -55,10 +55,18 @@ export async function createGuestCart(db: Db, tokenHash: string): Promise<CartRe
   return toCart(rows[0]!);
 }
 
+/**
+ * What any change to a cart sets: it is no longer idle, nor abandoned. `active_at` (indexed, for the
+ * abandonment job) moves only when it is five minutes old, so most updates leave every indexed
+ * column as it was and stay HOT (migrations.ts, 0002).
+ */
+const ACTIVITY = sql`updated_at = now(), abandoned_at = null,
+  active_at = case when active_at < now() - interval '5 minutes' then now() else active_at end`;
+
 /** Any change is activity: the cart is no longer idle, nor abandoned. */
 export async function touchCart(db: Db, cartId: string, changes: { couponCode?: string | null; currency?: string } = {}): Promise<void> {
   await sql`
-    update cart.carts set updated_at = now(), abandoned_at = null
+    update cart.carts set ${ACTIVITY}
       ${changes.couponCode !== undefined ? sql`, coupon_code = ${changes.couponCode}` : sql``}
       ${changes.currency !== undefined ? sql`, currency = ${changes.currency}` : sql``}
     where id = ${cartId}`.execute(db);
@@ -119,7 +127,7 @@ export async function addToLine(
         where cart.items.quantity + excluded.quantity <= ${cap}::int
       returning *
     ), activity as (
-      update cart.carts c set updated_at = now(), abandoned_at = null
+      update cart.carts c set ${ACTIVITY}
       from cart where c.id = cart.id and cart.currency = ${line.seenCurrency}
     ), lines as (
       select *, true as written from line
@@ -147,13 +155,13 @@ export async function setLineQuantity(db: Db, cartId: string, itemId: string, qu
         ${seen ? sql`, seen_unit_price = ${seen.unitPrice}, seen_currency = ${seen.currency}` : sql``}
       where id = ${itemId} and cart_id = ${cartId}
     )
-    update cart.carts set updated_at = now(), abandoned_at = null where id = ${cartId}`.execute(db);
+    update cart.carts set ${ACTIVITY} where id = ${cartId}`.execute(db);
 }
 
 export async function removeLine(db: Db, cartId: string, itemId: string): Promise<boolean> {
   const { rows } = await sql`
     with line as (delete from cart.items where id = ${itemId} and cart_id = ${cartId} returning id),
-    activity as (update cart.carts set updated_at = now(), abandoned_at = null where id = ${cartId} and exists (select 1 from line))
+    activity as (update cart.carts set ${ACTIVITY} where id = ${cartId} and exists (select 1 from line))
     select id from line`.execute(db);
   return rows.length > 0;
 }
@@ -167,7 +175,7 @@ export async function clearCart(tx: Db, cartId: string, version: string): Promis
   const { rows } = await sql`
     with current as (select id from cart.carts where id = ${cartId} and xmin::text = ${version} for update),
     emptied as (delete from cart.items where cart_id in (select id from current))
-    update cart.carts set coupon_code = null, updated_at = now(), abandoned_at = null
+    update cart.carts set coupon_code = null, ${ACTIVITY}
     where id in (select id from current)
     returning id`.execute(tx);
   return rows.length === 1;
@@ -231,7 +239,7 @@ export async function deleteCart(tx: Db, cartId: string): Promise<void> {
 /** Keeps the user's coupon if they had one, else takes the guest's. */
 export async function adoptCoupon(tx: Db, cartId: string, couponCode: string | null): Promise<void> {
   await sql`
-    update cart.carts set coupon_code = coalesce(coupon_code, ${couponCode}), updated_at = now(), abandoned_at = null
+    update cart.carts set coupon_code = coalesce(coupon_code, ${couponCode}), ${ACTIVITY}
     where id = ${cartId}`.execute(tx);
 }
 
@@ -245,14 +253,14 @@ export interface IdleCart {
   items: CartItemRecord[];
 }
 
-/** Carts with items, idle since before `cutoff` and not yet marked, oldest first. */
+/** Carts with items, idle since before `cutoff` and not yet marked, about oldest first (by `active_at`). */
 export async function findIdleCarts(db: Db, cutoff: Date, limit: number): Promise<IdleCart[]> {
   const { rows } = await sql<Record<string, any>>`
     select c.id as cart_id, c.user_id, c.currency as cart_currency, c.updated_at as cart_updated_at, i.*
     from (select * from cart.carts
-          where abandoned_at is null and updated_at < ${cutoff}
+          where abandoned_at is null and active_at < ${cutoff} and updated_at < ${cutoff}
             and exists (select 1 from cart.items i where i.cart_id = carts.id)
-          order by updated_at limit ${limit}) c
+          order by active_at limit ${limit}) c
     join cart.items i on i.cart_id = c.id
     order by c.updated_at, c.id, i.created_at, i.id`.execute(db);
   const carts = new Map<string, IdleCart>();
@@ -277,7 +285,7 @@ export async function markAbandoned(tx: Db, cartId: string, cutoff: Date): Promi
 export async function deleteIdleEmptyGuestCarts(db: Db, cutoff: Date): Promise<number> {
   const { rows } = await sql`
     delete from cart.carts c
-    where c.user_id is null and c.updated_at < ${cutoff}
+    where c.user_id is null and c.active_at < ${cutoff} and c.updated_at < ${cutoff}
       and not exists (select 1 from cart.items i where i.cart_id = c.id)
     returning id`.execute(db);
   return rows.length;
