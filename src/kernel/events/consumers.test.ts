@@ -7,23 +7,23 @@ import { outsideTransaction, type BazaarModule, type ModuleContext } from '../mo
 import { createSubscription } from './consumers.ts';
 import type { EventEnvelope } from './envelope.ts';
 
+const event = (data: Record<string, unknown> = {}): EventEnvelope => ({
+  id: newId(),
+  type: 'fixture.thing.touched',
+  version: 1,
+  occurredAt: new Date().toISOString(),
+  aggregateId: newId(),
+  correlationId: newId(),
+  causationId: null,
+  data,
+});
+
 describe('a consumer whose handler runs outside a transaction', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({}, { modules: [] });
   });
   afterAll(() => t.close());
-
-  const event = (): EventEnvelope => ({
-    id: newId(),
-    type: 'fixture.thing.touched',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    aggregateId: newId(),
-    correlationId: newId(),
-    causationId: null,
-    data: {},
-  });
 
   it('runs with its app context on every delivery and writes no inbox row', async () => {
     const seen: { eventId: string; ctx: ModuleContext }[] = [];
@@ -68,17 +68,6 @@ describe('a consumer that groups its deliveries', () => {
     t = await startTestApp({}, { modules: [] });
   });
   afterAll(() => t.close());
-
-  const event = (data: Record<string, unknown> = {}): EventEnvelope => ({
-    id: newId(),
-    type: 'fixture.thing.touched',
-    version: 1,
-    occurredAt: new Date().toISOString(),
-    aggregateId: newId(),
-    correlationId: newId(),
-    causationId: null,
-    data,
-  });
 
   function grouped(consumer: string, handler: (event: EventEnvelope, transactionId: string) => void) {
     return createSubscription({
