@@ -4,7 +4,7 @@ import { groupCommit } from '../../kernel/group-commit.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { ORDERS_PORT, type OrdersPort } from '../orders/contract.ts';
 import { PaymentEvents, type PaymentChanged } from './contract.ts';
-import { isRetryLater, type PaymentProvider } from './provider.ts';
+import { callProvider, isRetryLater, type PaymentProvider } from './provider.ts';
 import { openRefund, settleRefundOutcome } from './refunds.ts';
 import { MAX_PROVIDER_ROUNDS, nextRoundDelayMs } from './service.ts';
 import * as store from './store.ts';
@@ -116,11 +116,11 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
       if (!payment.cardTokenEnc) throw new Error('The payment has no card to charge');
       const token = ctx.secrets.decrypt(payment.cardTokenEnc);
       const call = { idempotencyKey: payment.id, amount: payment.amount, currency: payment.currency };
-      const authorization = await policy.execute(() => provider().authorize({ ...call, token }));
+      const authorization = await callProvider(policy, () => provider().authorize({ ...call, token }));
       if (authorization.status === 'declined') {
         outcome = { kind: 'failed', declineCode: authorization.declineCode, message: authorization.message };
       } else {
-        const { chargeId } = await policy.execute(() =>
+        const { chargeId } = await callProvider(policy, () =>
           provider().capture({ idempotencyKey: payment.id, authorizationId: authorization.authorizationId, amount: payment.amount }),
         );
         outcome = { kind: 'captured', authorizationId: authorization.authorizationId, chargeId };
@@ -148,7 +148,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     try {
       const payment = await store.findPayment(ctx.db, refund.paymentId);
       if (!payment?.chargeId) throw new Error('The payment has no charge to refund');
-      const { refundId: providerRefundId } = await policy.execute(() =>
+      const { refundId: providerRefundId } = await callProvider(policy, () =>
         provider().refund({ idempotencyKey: refund.id, chargeId: payment.chargeId!, amount: refund.amount }),
       );
       outcome = { kind: 'succeeded', providerRefundId };

@@ -96,3 +96,12 @@ export function providerPolicy(options: ProviderPolicyOptions): IPolicy {
   const perAttempt = timeout(options.timeoutMs, TimeoutStrategy.Aggressive);
   return wrap(retrying, breaker, perAttempt);
 }
+
+/**
+ * Runs one provider call under `policy`. Each call gets its own abort signal: without one, cockatiel
+ * derives every call's signal from one process-wide signal, adding a listener to it per call in
+ * flight, and past ten concurrent charges Node warns of a listener leak.
+ */
+export function callProvider<T>(policy: IPolicy, call: () => Promise<T>): Promise<T> {
+  return policy.execute(call, new AbortController().signal);
+}

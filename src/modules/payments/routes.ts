@@ -14,7 +14,7 @@ import { ORDERS_PORT, OrderNotPayableError, type OrdersPort } from '../orders/co
 import { PaymentRefusedError, STORE_CREDIT_PORT, type StoreCreditPort } from './contract.ts';
 import { openPayment } from './payment-port.ts';
 import { settleChargeOutcome, type PaymentProcessing } from './processing.ts';
-import { InvalidTokenError, isRetryLater, WebhookSignatureError, type PaymentProvider } from './provider.ts';
+import { callProvider, InvalidTokenError, isRetryLater, WebhookSignatureError, type PaymentProvider } from './provider.ts';
 import { openRefund, RefundRefusedError, reverseLateCharge, settleRefundOutcome } from './refunds.ts';
 import { refundableAmount, sellerRefundLimit } from './service.ts';
 import * as store from './store.ts';
@@ -346,7 +346,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
       const { userId } = principalOf(request);
       let saved;
       try {
-        saved = await deps.policy().execute(() => deps.provider().saveCard(request.body.token));
+        saved = await callProvider(deps.policy(), () => deps.provider().saveCard(request.body.token));
       } catch (error) {
         if (error instanceof InvalidTokenError) throw unprocessable('invalid-payment-token', 'The gateway does not know this card token');
         if (isRetryLater(error)) {

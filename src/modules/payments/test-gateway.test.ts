@@ -1,6 +1,6 @@
 import { BrokenCircuitError } from 'cockatiel';
 import { describe, expect, it } from 'vitest';
-import { providerPolicy, ProviderUnavailableError } from './provider.ts';
+import { callProvider, providerPolicy, ProviderUnavailableError } from './provider.ts';
 import { createTestGateway, TEST_CARDS } from './test-gateway.ts';
 
 /** A random source that answers from a script, then `rest`: makes the gateway's timeouts deterministic. */
@@ -108,5 +108,27 @@ describe('calls to the provider through the resilience policy', () => {
     const result = await policy.execute(() => gateway.authorize({ idempotencyKey: 'd', token: 'pm_card_chargeDeclined', amount: 1, currency: 'USD' }));
     expect(result.status).toBe('declined');
     expect(gateway.calls.authorize).toBe(1);
+  });
+});
+
+describe('provider calls under load', () => {
+  it('run 30 at once without Node warning of an abort-listener leak', async () => {
+    const gateway = createTestGateway({ latencyMs: 20 });
+    const policy = providerPolicy({ timeoutMs: 2000 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          callProvider(policy, () => gateway.authorize({ idempotencyKey: `load-${i}`, token: 'pm_card_visa', amount: 100, currency: 'USD' })),
+        ),
+      );
+      expect(results.every((r) => r.status === 'authorized')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
