@@ -19,30 +19,75 @@ export interface NewEvent<TData> {
 }
 
 /**
- * What an owned transaction (see transaction.ts) has published so far: its events wait here and go
- * to the outbox in one statement just before commit. A transaction nobody owns writes each event at
- * once.
+ * A write the kernel makes just before an owned transaction commits, together with its outbox rows
+ * in one statement. `statement` is an insert/update/delete without a returning clause. `mustWrite`:
+ * it must write a row (an `on conflict do nothing` that met a conflict did not), or the transaction
+ * rolls back with that error.
  */
-interface OwnedOutbox {
-  pending: EventEnvelope[];
-  eager: EventEnvelope[];
-}
-const owned = new WeakMap<object, OwnedOutbox>();
-
-export function openOutbox(tx: Db): void {
-  owned.set(tx, { pending: [], eager: [] });
+export interface CommitWrite {
+  statement: RawBuilder<unknown>;
+  mustWrite?: () => Error;
 }
 
 /**
- * What `tx` published, for its owner to write just before commit: the statement that writes it (none
- * when nothing was published) and which events are eager.
+ * What an owned transaction (see transaction.ts) leaves for its commit: the events it published, and
+ * the kernel's other last writes (`atCommit`). They go to the database in one statement just before
+ * commit. A transaction nobody owns writes each event at once.
  */
-export function closeOutbox(tx: Db): { insert?: RawBuilder<unknown>; eager: EventEnvelope[] } {
-  const outbox = owned.get(tx);
-  if (!outbox) return { eager: [] };
+interface Owned {
+  pending: EventEnvelope[];
+  eager: EventEnvelope[];
+  writes: CommitWrite[];
+}
+const owned = new WeakMap<object, Owned>();
+
+export function openOutbox(tx: Db): void {
+  owned.set(tx, { pending: [], eager: [], writes: [] });
+}
+
+/**
+ * Defers `write` to the statement that writes `tx`'s events just before it commits. False when `tx`
+ * is not a transaction the kernel owns: the caller must then run the write itself.
+ */
+export function atCommit(tx: Db, write: CommitWrite): boolean {
+  const record = owned.get(tx);
+  if (!record) return false;
+  record.writes.push(write);
+  return true;
+}
+
+/**
+ * Writes what `tx` left for its commit, in one statement, and says whether it published anything and
+ * which events are eager. Throws a `mustWrite` write's error when that write wrote nothing.
+ */
+export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: EventEnvelope[] }> {
+  const record = owned.get(tx);
+  if (!record) return { wrote: false, eager: [] };
   owned.delete(tx);
-  if (outbox.pending.length === 0) return { eager: [] };
-  return { insert: insertStatement(outbox.pending), eager: outbox.eager };
+  const wrote = record.pending.length > 0;
+  await writeAll(tx, wrote ? [{ statement: insertStatement(record.pending) }, ...record.writes] : record.writes);
+  return { wrote, eager: wrote ? record.eager : [] };
+}
+
+/** One statement for all: each write a data-modifying CTE that returns its rows, and their counts. */
+async function writeAll(tx: Db, writes: CommitWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  if (writes.length === 1) {
+    const [{ statement, mustWrite }] = writes as [CommitWrite];
+    if (!mustWrite) {
+      await statement.execute(tx);
+      return;
+    }
+    const { rows } = await sql`${statement} returning 1`.execute(tx);
+    if (rows.length === 0) throw mustWrite();
+    return;
+  }
+  const parts = writes.map((w, i) => sql`${sql.raw(`w${i}`)} as (${w.statement} returning 1)`);
+  const counts = writes.map((_, i) => sql`(select count(*) from ${sql.raw(`w${i}`)})::int as ${sql.raw(`w${i}`)}`);
+  const { rows } = await sql<Record<string, number>>`with ${sql.join(parts)} select ${sql.join(counts)}`.execute(tx);
+  writes.forEach((w, i) => {
+    if (w.mustWrite && rows[0]![`w${i}`] === 0) throw w.mustWrite();
+  });
 }
 
 /**

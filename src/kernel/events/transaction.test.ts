@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
 import { newId } from '../ids.ts';
-import { atCommit } from './transaction.ts';
+import { atCommit } from './outbox.ts';
 
 describe('writes deferred to the commit of a kernel transaction', () => {
   let t: TestApp;

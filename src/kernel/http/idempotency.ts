@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { atCommit } from '../events/transaction.ts';
+import { atCommit } from '../events/outbox.ts';
 import { badRequest, conflict } from './problem.ts';
 
 /**
