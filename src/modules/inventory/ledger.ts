@@ -14,7 +14,7 @@ import {
 } from './contract.ts';
 import { allocateReservation, applyMovements, availableDelta, crossedLowStock, lockOrder, mergeLines, type Movement, type StockLevel } from './service.ts';
 import * as store from './store.ts';
-import type { VariantOwner } from './store.ts';
+import type { ReservationToWrite, VariantOwner } from './store.ts';
 
 /**
  * Every change to stock goes through here: lock the levels it touches (always in variant, location
@@ -235,13 +235,6 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       return released;
     },
   };
-}
-
-interface ReservationToWrite {
-  id: string;
-  reference: string;
-  expiresAt: Date;
-  lines: { variantId: string; locationId: string; quantity: number }[];
 }
 
 /** Sellable totals per variant from levels that include every sellable level of each variant. */

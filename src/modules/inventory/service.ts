@@ -23,6 +23,13 @@ export interface Movement {
   actorId: string | null;
 }
 
+/** Units of a variant held (or sold) at one location: a reservation line, an allocation. */
+export interface LocatedQuantity {
+  variantId: string;
+  locationId: string;
+  quantity: number;
+}
+
 export interface Shortage {
   variantId: string;
   requested: number;
@@ -82,8 +89,8 @@ export function mergeLines(lines: ReservationLine[]): ReservationLine[] {
 export function allocateReservation(
   lines: ReservationLine[],
   levels: StockLevel[],
-): { allocations: { variantId: string; locationId: string; quantity: number }[]; shortages: Shortage[] } {
-  const allocations: { variantId: string; locationId: string; quantity: number }[] = [];
+): { allocations: LocatedQuantity[]; shortages: Shortage[] } {
+  const allocations: LocatedQuantity[] = [];
   const shortages: Shortage[] = [];
   for (const line of lines) {
     const candidates = levels

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
 import { newId } from '../../kernel/ids.ts';
-import type { Movement, MovementType, StockLevel } from './service.ts';
+import type { LocatedQuantity, Movement, MovementType, StockLevel } from './service.ts';
 
 /** Inventory's SQL. Every statement names only the `inventory` schema. */
 
@@ -140,6 +140,13 @@ export async function readLevels(db: Db, variantId: string) {
   return rows.map((r) => ({ locationId: r.location_id as string, name: r.name as string, sellable: r.sellable as boolean, onHand: r.on_hand as number, reserved: r.reserved as number }));
 }
 
+export interface ReservationToWrite {
+  id: string;
+  reference: string;
+  expiresAt: Date;
+  lines: LocatedQuantity[];
+}
+
 /**
  * Writes new levels and the movements that explain them in one statement, with a new reservation and
  * its lines when the movements hold stock for one. Returns the movements' ids.
@@ -148,7 +155,7 @@ export async function writeLevelsAndMovements(
   db: Db,
   levels: StockLevel[],
   movements: Movement[],
-  reservation?: { id: string; reference: string; expiresAt: Date; lines: { variantId: string; locationId: string; quantity: number }[] },
+  reservation?: ReservationToWrite,
 ): Promise<string[]> {
   const ids = movements.map(() => newId());
   const parts = [];
@@ -296,8 +303,8 @@ export async function findReservation(db: Db, id: string): Promise<ReservationRo
 export async function closeReservation(
   db: Db,
   id: string,
-  status: 'committed' | 'released' | 'expired',
-): Promise<(ReservationRow & { lines: { variantId: string; locationId: string; quantity: number }[] }) | undefined> {
+  status: 'released' | 'expired',
+): Promise<(ReservationRow & { lines: LocatedQuantity[] }) | undefined> {
   const { rows } = await sql<any>`
     with closed as (
       update inventory.reservations set status = ${status}, updated_at = now()
@@ -329,7 +336,7 @@ export async function closeReservation(
 export async function sellReservation(
   db: Db,
   id: string,
-): Promise<{ reference: string; lines: { variantId: string; locationId: string; quantity: number }[] } | undefined> {
+): Promise<{ reference: string; lines: LocatedQuantity[] } | undefined> {
   const { rows } = await sql<any>`
     with closed as (
       update inventory.reservations set status = 'committed', updated_at = now()
