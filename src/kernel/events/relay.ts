@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import { groupCommit } from '../group-commit.ts';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { groupCommit } from '../group-commit.ts';
 import { releaseLease, tryAcquireLease } from '../jobs/lease.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { EventBus } from './bus.ts';
@@ -204,7 +204,11 @@ export function createRelay(options: {
     for (const event of events) eagerIds.add(event.id);
     try {
       const byAggregate = new Map<string, EventEnvelope[]>();
-      for (const event of events) byAggregate.set(event.aggregateId, [...(byAggregate.get(event.aggregateId) ?? []), event]);
+      for (const event of events) {
+        const group = byAggregate.get(event.aggregateId);
+        if (group) group.push(event);
+        else byAggregate.set(event.aggregateId, [event]);
+      }
       await Promise.all(
         [...byAggregate.values()].map(async (group) => {
           for (const event of group) {
