@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { SENT_WITH_BEGIN } from '../db/round-trips.ts';
 import { groupCommit } from '../group-commit.ts';
 import { newId } from '../ids.ts';
 import { runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
@@ -34,7 +35,8 @@ export function createSubscription(options: {
     const outcomes = await runTransaction(
       db,
       async (tx) => {
-        const claimed = await sql<{ event_id: string }>`
+        // The transaction's first statement: on PostgreSQL it goes out with the `begin` (round-trips.ts).
+        const claimed = await sql<{ event_id: string }>`${SENT_WITH_BEGIN}
           insert into kernel.inbox (consumer, event_id)
           select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
           on conflict do nothing returning event_id`.execute(tx);
