@@ -1,3 +1,4 @@
+import { afterCommit } from '../../kernel/db/after-commit.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import { conflict, Problem, unprocessable } from '../../kernel/http/problem.ts';
 import { newId } from '../../kernel/ids.ts';
@@ -12,6 +13,7 @@ import { OrderEvents, type ShippingAddress } from './contract.ts';
 import { paymentDeadline, publishOrderEvent } from './lifecycle.ts';
 import { computeTotals, mergeLines, parcelWeight } from './service.ts';
 import * as store from './store.ts';
+import { orderWatchOf } from './watch.ts';
 import type { GroupRecord, LineRecord, OrderRecord } from './store.ts';
 
 /**
@@ -273,5 +275,7 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
   // Eager: the customer waits for the payment, which starts when payments hears of the order. It is
   // the order's first event, so nothing of its aggregate can be waiting ahead of it.
   await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' }, { eager: true });
+  // The customer's page asks next whether it is paid yet: this process knows the answer without a read.
+  afterCommit(tx, () => orderWatchOf(ctx).notify(order.id, order));
   return order;
 }

@@ -188,7 +188,10 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
   }, async (request, reply) => {
     const principal = principalOf(request);
     const { waitWhileStatus, waitSeconds } = request.query;
-    let order = await store.loadOrder(ctx.db, request.params.id);
+    // A waiter for an order this process has just placed or changed, still in the awaited status, waits
+    // without reading it first (watch.ts says why that is safe).
+    const known = waitWhileStatus ? watch.recent(request.params.id) : undefined;
+    let order = known && known.status === waitWhileStatus ? known : await store.loadOrder(ctx.db, request.params.id);
     const viewer = order ? viewerOf(order, principal) : { kind: 'none' as const };
     if (!order || viewer.kind === 'none') throw notFound('Order');
     if (waitWhileStatus && order.status === waitWhileStatus) {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { item, person, placeOrder, product, startShop, type Person, type Shop } from '../../../test/support/orders.ts';
 
@@ -67,5 +68,21 @@ describe('an order that does not change before the wait runs out', () => {
     expect(seen.body.status).toBe('pending');
     // It did wait (a lower bound only: a slow machine may take longer, never less).
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  it('sees a change another instance committed, though this one placed the order a moment ago', async () => {
+    const seller = await person(shop.t, ['seller']);
+    const buyer = await person(shop.t);
+    const p = await product(shop, seller, { price: 700, stock: 2 });
+    const placed = await placeOrder(shop, buyer, { items: [item(p)] });
+    expect(placed.body.status).toBe('pending');
+    // Behind this process's back, as another instance would: nothing here is told of the change.
+    await sql`update orders.orders set status = 'cancelled' where id = ${placed.body.id}`.execute(shop.t.database.db);
+    const started = Date.now();
+    const seen = await shop.t.get(`/api/v1/orders/${placed.body.id}?waitWhileStatus=pending&waitSeconds=30`, { token: buyer.token });
+    expect(seen.status).toBe(200);
+    expect(seen.body.status).toBe('cancelled');
+    // Found by a re-check while waiting, not only when the 30 seconds ran out.
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 });

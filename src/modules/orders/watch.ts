@@ -13,12 +13,22 @@ export interface OrderWatch {
    */
   wait(orderId: string, ms: number): Promise<OrderRecord | undefined>;
   notify(orderId: string, committed: OrderRecord): void;
+  /**
+   * The order as a transaction of this process last committed it, if that was less than RECENT_MS
+   * ago. Another instance may have changed it since, so it only spares a waiter the read when the
+   * order is (here) still in the status the waiter waits out: the wait then ends with a committed
+   * change or a fresh read, RECHECK_MS later at worst, exactly as if it had been read.
+   */
+  recent(orderId: string): OrderRecord | undefined;
 }
 
 export const RECHECK_MS = 1000;
+const RECENT_MS = 2000;
+const MAX_RECENT = 10_000;
 
 function createOrderWatch(): OrderWatch {
   const waiting = new Map<string, Set<(order?: OrderRecord) => void>>();
+  const recent = new Map<string, { order: OrderRecord; at: number }>();
   return {
     async wait(orderId, ms) {
       let set = waiting.get(orderId);
@@ -36,10 +46,21 @@ function createOrderWatch(): OrderWatch {
       }
     },
     notify(orderId, committed) {
+      // Insertion order is age order: re-inserting moves the order to the young end.
+      recent.delete(orderId);
+      recent.set(orderId, { order: committed, at: Date.now() });
+      if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value!);
       const set = waiting.get(orderId);
       if (!set) return;
       waiting.delete(orderId);
       for (const wake of set) wake(committed);
+    },
+    recent(orderId) {
+      const entry = recent.get(orderId);
+      if (!entry) return undefined;
+      if (Date.now() - entry.at < RECENT_MS) return entry.order;
+      recent.delete(orderId);
+      return undefined;
     },
   };
 }
