@@ -81,6 +81,22 @@ describe('a declined card', () => {
     expect(again.body.type).toMatch(/\/order-not-payable$/);
   });
 
+  it('settles cards charged at the same moment each with its own outcome (they are recorded together)', async () => {
+    const p = await product(shop, seller, { price: 300, stock: 20 });
+    const tokens = range(10).map((i) => (i % 3 === 0 ? 'pm_card_chargeDeclined' : i % 3 === 1 ? 'pm_card_visa' : 'pm_card_insufficientFunds'));
+    const buyers = await Promise.all(tokens.map(() => person(shop.t)));
+    const placed = await Promise.all(tokens.map((token, i) => placeOrder(shop, buyers[i]!, { items: [item(p)], payment: { method: 'card', token } })));
+    expect(placed.map((r) => r.status)).toEqual(tokens.map(() => 201));
+    const ended = await Promise.all(placed.map((r, i) => orderReaches(shop, r.body.id, tokens[i] === 'pm_card_visa' ? 'paid' : 'payment_failed')));
+    for (const [i, order] of ended.entries()) {
+      const [payment] = await paymentsOf(order.id, buyers[i]!.token);
+      if (tokens[i] === 'pm_card_visa') expect(payment).toMatchObject({ status: 'captured', declineCode: null });
+      else expect(payment).toMatchObject({ status: 'failed', declineCode: tokens[i] === 'pm_card_chargeDeclined' ? 'card_declined' : 'insufficient_funds' });
+    }
+    // Three of ten paid: the other seven units went back.
+    expect(await stockOf(shop, p.variantId)).toMatchObject({ available: 17, reserved: 0, onHand: 17 });
+  });
+
   it('shows insufficient funds as such; a retry finds the stock gone if someone bought it meanwhile', async () => {
     const [buyer, rival] = [await person(shop.t), await person(shop.t)];
     const p = await product(shop, seller, { price: 900, stock: 1 });

@@ -55,8 +55,23 @@ export async function publishPayment(ctx: ModuleContext, tx: Db, type: string, p
  * under way is refunded at once. Returns refunds to send to the provider after commit.
  */
 export async function settleChargeOutcome(ctx: ModuleContext, tx: Db, paymentId: string, outcome: ChargeOutcome): Promise<string[]> {
-  const payment = await store.settleCharge(tx, paymentId, outcome);
-  if (!payment) return [];
+  return (await settleChargeOutcomes(ctx, tx, [{ paymentId, outcome }]))[0]!;
+}
+
+/** Several outcomes in one transaction, their payments updated in one statement; each one's refunds, in order. */
+export async function settleChargeOutcomes(ctx: ModuleContext, tx: Db, outcomes: { paymentId: string; outcome: ChargeOutcome }[]): Promise<string[][]> {
+  const settled = await store.settleCharges(tx, outcomes.map(({ paymentId, outcome }) => ({ id: paymentId, outcome })));
+  const refunds: string[][] = [];
+  for (const { paymentId } of outcomes) {
+    const payment = settled.get(paymentId);
+    // The same payment twice: the second finds it settled, as a second transaction would.
+    settled.delete(paymentId);
+    refunds.push(payment ? await announceSettled(ctx, tx, payment) : []);
+  }
+  return refunds;
+}
+
+async function announceSettled(ctx: ModuleContext, tx: Db, payment: PaymentRecord): Promise<string[]> {
   // Eager: the order (and its customer) waits for the outcome. A card payment's outcome is its first
   // event (cash on delivery, the only method announced earlier, is never charged here).
   if (payment.status === 'failed') {
@@ -86,11 +101,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     });
   });
   const settle = groupCommit((outcomes: { paymentId: string; outcome: ChargeOutcome }[]) =>
-    ctx.transaction(async (tx) => {
-      const refunds: string[][] = [];
-      for (const { paymentId, outcome } of outcomes) refunds.push(await settleChargeOutcome(ctx, tx, paymentId, outcome));
-      return refunds;
-    }),
+    ctx.transaction((tx) => settleChargeOutcomes(ctx, tx, outcomes)),
   );
 
   /** Rounds started in the background must never surface as unhandled rejections. */

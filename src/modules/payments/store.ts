@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
+import { SENT_WITH_BEGIN } from '../../kernel/db/round-trips.ts';
 import type { PaymentMethod, PaymentStatus } from './contract.ts';
 
 export interface PaymentRecord {
@@ -165,19 +166,38 @@ export type ChargeOutcome =
 
 /** Settles a processing payment; undefined when someone else (a webhook) settled it first. */
 export async function settleCharge(tx: Db, id: string, outcome: ChargeOutcome): Promise<PaymentRecord | undefined> {
-  const captured = outcome.kind === 'captured';
-  const { rows } = await sql<Record<string, any>>`
-    update payments.payments set
-      status = ${captured ? 'captured' : 'failed'},
-      authorization_id = ${captured ? outcome.authorizationId : null},
-      charge_id = ${captured ? outcome.chargeId : null},
-      decline_code = ${captured ? null : outcome.declineCode},
-      failure_message = ${captured ? null : outcome.message},
-      captured_at = ${captured ? sql`now()` : null},
+  return (await settleCharges(tx, [{ id, outcome }])).get(id);
+}
+
+/**
+ * Settles several processing payments in one statement (the charge rounds that finished together);
+ * the payments someone else settled first are missing from the answer. When it is the first statement
+ * of its transaction it goes out with the `begin` (round-trips.ts).
+ */
+export async function settleCharges(tx: Db, settlements: { id: string; outcome: ChargeOutcome }[]): Promise<Map<string, PaymentRecord>> {
+  const columns = { id: [] as string[], status: [] as string[], authorizationId: [] as (string | null)[], chargeId: [] as (string | null)[], declineCode: [] as (string | null)[], message: [] as (string | null)[] };
+  for (const { id, outcome } of settlements) {
+    if (columns.id.includes(id)) continue;
+    const captured = outcome.kind === 'captured';
+    columns.id.push(id);
+    columns.status.push(captured ? 'captured' : 'failed');
+    columns.authorizationId.push(captured ? outcome.authorizationId : null);
+    columns.chargeId.push(captured ? outcome.chargeId : null);
+    columns.declineCode.push(captured ? null : outcome.declineCode);
+    columns.message.push(captured ? null : outcome.message);
+  }
+  const { rows } = await sql<Record<string, any>>`${SENT_WITH_BEGIN}
+    update payments.payments p set
+      status = v.status, authorization_id = v.authorization_id, charge_id = v.charge_id,
+      decline_code = v.decline_code, failure_message = v.failure_message,
+      captured_at = case when v.status = 'captured' then now() end,
       card_token_enc = null, locked_until = null, updated_at = now()
-    where id = ${id} and status in ('pending', 'processing')
-    returning *`.execute(tx);
-  return rows[0] ? toPayment(rows[0]) : undefined;
+    from unnest(${columns.id}::uuid[], ${columns.status}::text[], ${columns.authorizationId}::text[], ${columns.chargeId}::text[],
+                ${columns.declineCode}::text[], ${columns.message}::text[])
+      as v (id, status, authorization_id, charge_id, decline_code, failure_message)
+    where p.id = v.id and p.status in ('pending', 'processing')
+    returning p.*`.execute(tx);
+  return new Map(rows.map((r) => [r.id as string, toPayment(r)]));
 }
 
 export async function setPaymentStatus(tx: Db, id: string, status: PaymentStatus, from: PaymentStatus[]): Promise<PaymentRecord | undefined> {
