@@ -40,6 +40,26 @@ export function runsOutsideTransaction(handler: EventHandler): boolean {
   return (handler as any)[OUTSIDE_TRANSACTION] === true;
 }
 
+const IN_BATCHES = Symbol('bazaar.handler.inBatches');
+
+export type BatchEventHandler = (events: EventEnvelope<any>[], tx: Db, ctx: ModuleContext) => Promise<void>;
+
+/**
+ * A handler that takes, all at once and in delivery order, the events of its type that a grouped
+ * delivery (BazaarModule.groupDeliveries) holds in a row: one statement for many (the search index's
+ * stock changes). Delivered alone, an event is a batch of one. Events a batch publishes are tied to
+ * its first event.
+ */
+export function inBatches(handler: BatchEventHandler): EventHandler {
+  const wrapped: EventHandler = (event, tx, ctx) => handler([event], tx, ctx);
+  (wrapped as any)[IN_BATCHES] = handler;
+  return wrapped;
+}
+
+export function batchHandlerOf(handler: EventHandler): BatchEventHandler | undefined {
+  return (handler as any)[IN_BATCHES];
+}
+
 export interface JobDefinition {
   /** Unique across the cluster: the lease that keeps two instances from running it at once is keyed by it. */
   name: string;

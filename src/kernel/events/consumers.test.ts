@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
 import { eventually, outboxRow } from '../../../test/support/events.ts';
 import { newId } from '../ids.ts';
-import { outsideTransaction, type BazaarModule, type ModuleContext } from '../module.ts';
+import { inBatches, outsideTransaction, type BazaarModule, type ModuleContext } from '../module.ts';
 import { createSubscription } from './consumers.ts';
 import type { EventEnvelope } from './envelope.ts';
 
@@ -101,6 +101,30 @@ describe('a consumer that groups its deliveries', () => {
     const inbox = await sql`select 1 from kernel.inbox where consumer = 'grouping'`.execute(t.database.db);
     expect(inbox.rows).toHaveLength(6);
     expect(await subscription.deliver(events[0]!)).toBe('duplicate');
+  });
+
+  it('hands a batch handler the events of its type that came in a row, in order; other types run one by one', async () => {
+    const calls: string[][] = [];
+    const subscription = createSubscription({
+      consumer: 'batching',
+      groupDeliveries: true,
+      handlers: {
+        'fixture.thing.touched': inBatches(async (events) => void calls.push(events.map((e) => e.data.n as string))),
+        'fixture.thing.renamed': async (e) => void calls.push([`renamed ${e.data.n}`]),
+      },
+      db: t.database.db,
+      logger: t.app.ctx.logger,
+      metrics: t.app.metrics,
+      ctx: t.app.ctx,
+    });
+    const touched = (n: string) => event({ n });
+    const renamed = (n: string) => ({ ...event({ n }), type: 'fixture.thing.renamed' });
+    const first = touched('a');
+    const rest = [touched('b'), touched('c'), renamed('d'), touched('e'), first];
+    const outcomes = await Promise.all([first, ...rest].map((e) => subscription.deliver(e)));
+    expect(outcomes).toEqual(['handled', 'handled', 'handled', 'handled', 'handled', 'duplicate']);
+    // The first went alone (a batch of one); the rest, delivered while it ran, came as one group.
+    expect(calls).toEqual([['a'], ['b', 'c'], ['renamed d'], ['e']]);
   });
 
   it('fails only the failing event of a group; the others are handled', async () => {

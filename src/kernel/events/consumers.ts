@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { SENT_WITH_BEGIN } from '../db/round-trips.ts';
 import { groupCommit } from '../group-commit.ts';
 import { newId } from '../ids.ts';
-import { runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
+import { batchHandlerOf, runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -41,15 +41,18 @@ export function createSubscription(options: {
           select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
           on conflict do nothing returning event_id`.execute(tx);
         const unhandled = new Set(claimed.rows.map((r) => r.event_id));
-        const outcomes: ('handled' | 'duplicate')[] = [];
-        for (const event of events) {
-          // The same event twice in one group (a redelivery racing the first) is handled once.
-          if (!unhandled.delete(event.id)) {
-            outcomes.push('duplicate');
-            continue;
-          }
-          await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => handlers[event.type]!(event, tx, ctx));
-          outcomes.push('handled');
+        // The same event twice in one group (a redelivery racing the first) is handled once.
+        const outcomes = events.map((event) => (unhandled.delete(event.id) ? ('handled' as const) : ('duplicate' as const)));
+        const toHandle = events.filter((_, i) => outcomes[i] === 'handled');
+        for (let i = 0; i < toHandle.length; ) {
+          const event = toHandle[i]!;
+          const handler = handlers[event.type]!;
+          const batch = batchHandlerOf(handler);
+          let end = i + 1;
+          if (batch) while (end < toHandle.length && toHandle[end]!.type === event.type) end++;
+          const run = toHandle.slice(i, end);
+          await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => (batch ? batch(run, tx, ctx) : handler(event, tx, ctx)));
+          i = end;
         }
         return outcomes;
       },

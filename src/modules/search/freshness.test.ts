@@ -138,6 +138,25 @@ describe('search follows catalog and inventory changes', () => {
     await searchUntil({ q: 'salt', inStock: true }, (b) => b.total === 1, 'the restocked lamp');
   });
 
+  it('adds up stock changes handled together: each product its own total, the last change of a variant counts', async () => {
+    const quartz = productSnapshot({ name: 'Batchwise Quartz Sconce', category: lighting, prices: [1500, 2500] });
+    const opal = productSnapshot({ name: 'Batchwise Opal Sconce', category: lighting });
+    await publishAndSettle(t, productCreated(quartz), productCreated(opal), stockChanged(stockOf(quartz, 7, 1)));
+    const changedNow = await t.app.ctx.transaction((tx) =>
+      postgresSearchIndex.setVariantStocks(tx, [
+        { variantId: quartz.variants[0]!.id, productId: quartz.id, available: 5 },
+        { variantId: opal.variants[0]!.id, productId: opal.id, available: 4 },
+        { variantId: quartz.variants[0]!.id, productId: quartz.id, available: 2 },
+      ]),
+    );
+    expect(changedNow).toBe(true);
+    await searchUntil({ q: 'batchwise' }, (b) => b.total === 2, 'both sconces');
+    const res = await searchUntil({ q: 'batchwise', sort: 'price_asc' }, (b) => b.items.length === 2 && b.items.every((i: any) => i.available > 0), 'the new totals');
+    const available = Object.fromEntries(res.items.map((i: { id: string; available: number }) => [i.id, i.available]));
+    // Quartz: its first variant's last word (2) and its second variant's 7 from before the batch.
+    expect(available).toEqual({ [quartz.id]: 9, [opal.id]: 4 });
+  });
+
   it('counts stock that arrived before the product itself', async () => {
     const lamp = productSnapshot({ name: 'Lava Lamp', category: lighting });
     await publishAndSettle(t, stockChanged(stockOf(lamp, 6)));

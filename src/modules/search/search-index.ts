@@ -15,6 +15,8 @@ export interface SearchIndex {
   upsert(tx: Db, doc: SearchDocument): Promise<boolean>;
   remove(tx: Db, productId: string): Promise<boolean>;
   setVariantStock(tx: Db, stock: VariantStock): Promise<boolean>;
+  /** Several stock changes at once, in the order they happened (the last for a variant wins). */
+  setVariantStocks(tx: Db, stocks: VariantStock[]): Promise<boolean>;
   setRating(tx: Db, productId: string, rating: Rating): Promise<boolean>;
   upsertCategory(tx: Db, category: IndexedCategory): Promise<boolean>;
   removeCategory(tx: Db, categoryId: string): Promise<boolean>;

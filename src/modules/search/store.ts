@@ -102,22 +102,32 @@ export const postgresSearchIndex: SearchIndex = {
   },
 
   async setVariantStock(tx, stock) {
-    await lockProduct(tx, stock.productId);
-    // One statement after the lock: the sibling parts read the snapshot from before the upsert, so the
-    // total sums the other variants from the table and this one from the event.
+    return postgresSearchIndex.setVariantStocks(tx, [stock]);
+  },
+
+  async setVariantStocks(tx, changes) {
+    // The last word on each variant (changes come in delivery order): an upsert may touch a row once.
+    const latest = new Map(changes.map((c) => [c.variantId, c]));
+    const stocks = [...latest.values()];
+    await lockProducts(tx, stocks.map((s) => s.productId));
+    // One statement after the locks: the sibling parts read the snapshot from before the upsert, so a
+    // total sums the variants not in this batch from the table and those in it from the input.
     const bumped = await sql`
-      with upserted as (
+      with input as (
+        select * from unnest(${stocks.map((s) => s.variantId)}::text[], ${stocks.map((s) => s.productId)}::text[],
+                             ${stocks.map((s) => s.available)}::int[]) as i (variant_id, product_id, available)
+      ), upserted as (
         insert into search.variant_stock (variant_id, product_id, available, updated_at)
-        values (${stock.variantId}, ${stock.productId}, ${stock.available}, now())
+        select variant_id, product_id, available, now() from input
         on conflict (variant_id) do update
           set product_id = excluded.product_id, available = excluded.available, updated_at = excluded.updated_at
         returning variant_id
       ), totals as (
         select d.product_id,
                (coalesce((select sum(greatest(v.available, 0)) from search.variant_stock v
-                          where v.variant_id = any(d.variant_ids) and v.variant_id <> ${stock.variantId}), 0)
-                + case when ${stock.variantId}::text = any(d.variant_ids) then greatest(${stock.available}::int, 0) else 0 end)::int as total
-        from search.documents d where d.product_id = ${stock.productId}
+                          where v.variant_id = any(d.variant_ids) and v.variant_id not in (select variant_id from input)), 0)
+                + coalesce((select sum(greatest(i.available, 0)) from input i where i.variant_id = any(d.variant_ids)), 0))::int as total
+        from search.documents d where d.product_id in (select product_id from input)
       ), changed as (
         update search.documents d set total_available = t.total, in_stock = t.total > 0
         from totals t
@@ -229,7 +239,19 @@ export const postgresSearchIndex: SearchIndex = {
  * committed. The lock also covers a product whose document does not exist yet, which a row lock cannot.
  */
 async function lockProduct(tx: Db, productId: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`search.document:${productId}`}, 0))`.execute(tx);
+  await lockProducts(tx, [productId]);
+}
+
+/** Several products' locks in one statement, taken in sorted order so that two batches cannot deadlock. */
+async function lockProducts(tx: Db, productIds: string[]): Promise<void> {
+  const keys = [...new Set(productIds)].sort().map((id) => `search.document:${id}`);
+  if (keys.length === 1) {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${keys[0]}, 0))`.execute(tx);
+    return;
+  }
+  await sql`
+    select pg_advisory_xact_lock(hashtextextended(k, 0))
+    from unnest(${keys}::text[]) with ordinality as l (k, n) order by n`.execute(tx);
 }
 
 /**
