@@ -5,7 +5,6 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { mergeTransactionRoundTrips, type Query } from './round-trips.ts';
 
 /**
  * Module code sees one `Db` whatever the engine. Tables are addressed with their schema
@@ -52,10 +51,7 @@ async function openPostgres(url: string, poolSize: number, preparedStatements: b
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  pool.on('connect', (client) => {
-    const send = preparedStatements ? preparedStatementsOf(client) : (client.query.bind(client) as Query);
-    (client as any).query = mergeTransactionRoundTrips(send);
-  });
+  if (preparedStatements) pool.on('connect', prepareRepeatedQueries);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -84,11 +80,11 @@ const statementNames = new Map<string, string>();
  * that differ per call, such as a VALUES list of varying length) queries simply run unnamed.
  * Transaction-mode poolers (PgBouncer) cannot keep named statements: DATABASE_PREPARED_STATEMENTS=false.
  */
-function preparedStatementsOf(client: pg.PoolClient): Query {
+function prepareRepeatedQueries(client: pg.PoolClient): void {
   const prepared = new Set<string>();
   const unnamed = new Set<string>();
-  const query = client.query.bind(client) as Query;
-  return (text, values, callback) => {
+  const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
+  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
     if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined || text.startsWith(CUSTOM_PLAN_MARK)) {
       return query(text, values, callback);
     }

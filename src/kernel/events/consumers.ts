@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { SENT_WITH_BEGIN } from '../db/round-trips.ts';
 import { groupCommit } from '../group-commit.ts';
 import { newId } from '../ids.ts';
 import { batchHandlerOf, runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
@@ -35,8 +34,7 @@ export function createSubscription(options: {
     const outcomes = await runTransaction(
       db,
       async (tx) => {
-        // The transaction's first statement: on PostgreSQL it goes out with the `begin` (round-trips.ts).
-        const claimed = await sql<{ event_id: string }>`${SENT_WITH_BEGIN}
+        const claimed = await sql<{ event_id: string }>`
           insert into kernel.inbox (consumer, event_id)
           select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
           on conflict do nothing returning event_id`.execute(tx);

@@ -1,6 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
-import { SENT_WITH_COMMIT } from '../db/round-trips.ts';
 import { newId } from '../ids.ts';
 import { currentWork } from '../observability/context.ts';
 import { EVENT_TYPE, emittingModule, type EventEnvelope } from './envelope.ts';
@@ -70,32 +69,25 @@ export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: Even
   return { wrote, eager: wrote ? record.eager : [] };
 }
 
-const MUST_WRITE = 'bazaar:must-write:';
-
-/**
- * One statement for all, each write a data-modifying CTE, sent together with the commit on PostgreSQL
- * (round-trips.ts). A `mustWrite` write that wrote nothing fails the statement itself (an integer
- * cast of a text naming it), so that the commit in the same message never runs without it.
- */
+/** One statement for all: each write a data-modifying CTE that returns its rows, and their counts. */
 async function writeAll(tx: Db, writes: CommitWrite[]): Promise<void> {
   if (writes.length === 0) return;
-  if (writes.length === 1 && !writes[0]!.mustWrite) {
-    await sql`${SENT_WITH_COMMIT} ${writes[0]!.statement}`.execute(tx);
+  if (writes.length === 1) {
+    const [{ statement, mustWrite }] = writes as [CommitWrite];
+    if (!mustWrite) {
+      await statement.execute(tx);
+      return;
+    }
+    const { rows } = await sql`${statement} returning 1`.execute(tx);
+    if (rows.length === 0) throw mustWrite();
     return;
   }
   const parts = writes.map((w, i) => sql`${sql.raw(`w${i}`)} as (${w.statement} returning 1)`);
-  const checks = writes.map((w, i) =>
-    w.mustWrite
-      ? sql.raw(`(case when exists (select from w${i}) then '0' else '${MUST_WRITE}${i}' end)::int`)
-      : sql.raw('0'),
-  );
-  try {
-    await sql`${SENT_WITH_COMMIT} with ${sql.join(parts)} select ${sql.join(checks)}`.execute(tx);
-  } catch (error) {
-    const unwritten = /bazaar:must-write:(\d+)/.exec(String((error as Error)?.message))?.[1];
-    if (unwritten !== undefined) throw writes[Number(unwritten)]!.mustWrite!();
-    throw error;
-  }
+  const counts = writes.map((_, i) => sql`(select count(*) from ${sql.raw(`w${i}`)})::int as ${sql.raw(`w${i}`)}`);
+  const { rows } = await sql<Record<string, number>>`with ${sql.join(parts)} select ${sql.join(counts)}`.execute(tx);
+  writes.forEach((w, i) => {
+    if (w.mustWrite && rows[0]![`w${i}`] === 0) throw w.mustWrite();
+  });
 }
 
 /**

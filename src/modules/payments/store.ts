@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
-import { SENT_WITH_BEGIN } from '../../kernel/db/round-trips.ts';
 import type { PaymentMethod, PaymentStatus } from './contract.ts';
 
 export interface PaymentRecord {
@@ -171,8 +170,7 @@ export async function settleCharge(tx: Db, id: string, outcome: ChargeOutcome): 
 
 /**
  * Settles several processing payments in one statement (the charge rounds that finished together);
- * the payments someone else settled first are missing from the answer. When it is the first statement
- * of its transaction it goes out with the `begin` (round-trips.ts).
+ * the payments someone else settled first are missing from the answer.
  */
 export async function settleCharges(tx: Db, settlements: { id: string; outcome: ChargeOutcome }[]): Promise<Map<string, PaymentRecord>> {
   const columns = { id: [] as string[], status: [] as string[], authorizationId: [] as (string | null)[], chargeId: [] as (string | null)[], declineCode: [] as (string | null)[], message: [] as (string | null)[] };
@@ -186,7 +184,7 @@ export async function settleCharges(tx: Db, settlements: { id: string; outcome: 
     columns.declineCode.push(captured ? null : outcome.declineCode);
     columns.message.push(captured ? null : outcome.message);
   }
-  const { rows } = await sql<Record<string, any>>`${SENT_WITH_BEGIN}
+  const { rows } = await sql<Record<string, any>>`
     update payments.payments p set
       status = v.status, authorization_id = v.authorization_id, charge_id = v.charge_id,
       decline_code = v.decline_code, failure_message = v.failure_message,
