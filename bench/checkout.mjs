@@ -2,7 +2,7 @@
 /**
  * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
  *
- *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320]
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE]
  *
  * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
  * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
@@ -35,7 +35,8 @@ const port = Number(arg('port', '3320'));
 // --phases add,checkout,race runs only those (e.g. to profile one of them).
 const phases = new Set(arg('phases', 'add,checkout,race').split(','));
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
-const dbName = 'bazaar_bench_checkout';
+// --db: its own database, so that two servers (two versions) can be measured side by side at once.
+const dbName = arg('db', 'bazaar_bench_checkout');
 const dbUrl = new URL(adminUrl);
 dbUrl.pathname = `/${dbName}`;
 const API = `http://127.0.0.1:${port}/api/v1`;
@@ -283,7 +284,7 @@ async function main() {
     server.kill('SIGTERM');
   }
   mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/checkout.json', JSON.stringify(results, null, 2));
+  writeFileSync(arg('out', 'bench/results/checkout.json'), JSON.stringify(results, null, 2));
 }
 
 await main();
