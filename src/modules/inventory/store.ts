@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../../kernel/db/database.ts';
+import { equalsAny, type Db } from '../../kernel/db/database.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { LocatedQuantity, Movement, MovementType, StockLevel } from './service.ts';
 
@@ -122,7 +122,7 @@ export async function lockSellableLevelsForReservation(
     from inventory.stock_levels s
     join inventory.locations l on l.id = s.location_id
     left join inventory.variants v on v.variant_id = s.variant_id
-    where s.variant_id = any(${sql`${variantIds}::uuid[]`}) and l.sellable
+    where ${equalsAny(sql`s.variant_id`, variantIds, 'uuid')} and l.sellable
     order by s.variant_id, s.location_id
     for update of s`.execute(db);
   for (const r of rows) {
@@ -262,7 +262,7 @@ export async function availableByVariant(db: Db, variantIds: string[]): Promise<
   const { rows } = await sql<any>`
     select s.variant_id, sum(s.on_hand - s.reserved)::int as available
     from inventory.stock_levels s join inventory.locations l on l.id = s.location_id
-    where l.sellable and s.variant_id = any(${sql`${variantIds}::uuid[]`})
+    where l.sellable and ${equalsAny(sql`s.variant_id`, variantIds, 'uuid')}
     group by s.variant_id`.execute(db);
   for (const r of rows) result.set(r.variant_id, r.available);
   return result;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { sql } from 'kysely';
-import type { Db } from '../../kernel/db/database.ts';
+import { equalsAny, type Db } from '../../kernel/db/database.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { perApp } from '../../kernel/per-app.ts';
 import type { OrderStatus, ShippingAddress } from './contract.ts';
@@ -151,8 +151,6 @@ const toHistory = (r: Record<string, any>): HistoryRecord => ({
   at: new Date(r.at),
 });
 
-const ids = (values: string[]) => sql`${values}::uuid[]`;
-
 /**
  * Orders with their lines, groups and history in one statement for any number of orders: order pages
  * are polled (a buyer waiting for "paid"), so a read is one round trip, not four.
@@ -164,7 +162,7 @@ export async function loadOrders(db: Db, orderIds: string[], lock = false): Prom
       coalesce((select json_agg(l order by l.position) from orders.order_lines l where l.order_id = o.id), '[]') as lines_json,
       coalesce((select json_agg(g order by g.position) from orders.fulfilment_groups g where g.order_id = o.id), '[]') as groups_json,
       coalesce((select json_agg(h order by h.seq) from orders.status_history h where h.order_id = o.id), '[]') as history_json
-    from orders.orders o where o.id = any(${ids(orderIds)})
+    from orders.orders o where ${equalsAny(sql`o.id`, orderIds, 'uuid')}
     ${lock ? sql`for update of o` : sql``}`.execute(db);
   const parsed = (value: unknown): Record<string, any>[] => (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, any>[];
   const byId = new Map(
