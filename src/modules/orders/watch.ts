@@ -46,10 +46,15 @@ function createOrderWatch(): OrderWatch {
       }
     },
     notify(orderId, committed) {
-      // Insertion order is age order: re-inserting moves the order to the young end.
+      // Insertion order is age order (re-inserting moves an order to the young end), so the entries
+      // past their time are at the old end: dropped here, the map holds about two seconds of orders.
+      const now = Date.now();
       recent.delete(orderId);
-      recent.set(orderId, { order: committed, at: Date.now() });
-      if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value!);
+      recent.set(orderId, { order: committed, at: now });
+      for (const [id, entry] of recent) {
+        if (now - entry.at < RECENT_MS && recent.size <= MAX_RECENT) break;
+        recent.delete(id);
+      }
       const set = waiting.get(orderId);
       if (!set) return;
       waiting.delete(orderId);
