@@ -163,36 +163,27 @@ export type ChargeOutcome =
   | { kind: 'captured'; authorizationId: string | null; chargeId: string }
   | { kind: 'failed'; declineCode: string; message: string };
 
-/** Settles a processing payment; undefined when someone else (a webhook) settled it first. */
-export async function settleCharge(tx: Db, id: string, outcome: ChargeOutcome): Promise<PaymentRecord | undefined> {
-  return (await settleCharges(tx, [{ id, outcome }])).get(id);
-}
-
 /**
- * Settles several processing payments in one statement (the charge rounds that finished together);
- * the payments someone else settled first are missing from the answer.
+ * Settles processing payments in one statement (the charge rounds that finished together; one, for a
+ * webhook). Payments someone else settled first are missing from the answer; a payment given twice is
+ * settled with its first outcome (one row may be updated once per statement).
  */
 export async function settleCharges(tx: Db, settlements: { id: string; outcome: ChargeOutcome }[]): Promise<Map<string, PaymentRecord>> {
-  const columns = { id: [] as string[], status: [] as string[], authorizationId: [] as (string | null)[], chargeId: [] as (string | null)[], declineCode: [] as (string | null)[], message: [] as (string | null)[] };
-  for (const { id, outcome } of settlements) {
-    if (columns.id.includes(id)) continue;
-    const captured = outcome.kind === 'captured';
-    columns.id.push(id);
-    columns.status.push(captured ? 'captured' : 'failed');
-    columns.authorizationId.push(captured ? outcome.authorizationId : null);
-    columns.chargeId.push(captured ? outcome.chargeId : null);
-    columns.declineCode.push(captured ? null : outcome.declineCode);
-    columns.message.push(captured ? null : outcome.message);
-  }
+  const first = new Map<string, ChargeOutcome>();
+  for (const { id, outcome } of settlements) if (!first.has(id)) first.set(id, outcome);
+  const outcomes = [...first].map(([id, o]) =>
+    o.kind === 'captured'
+      ? { id, status: 'captured', authorization_id: o.authorizationId, charge_id: o.chargeId, decline_code: null, failure_message: null }
+      : { id, status: 'failed', authorization_id: null, charge_id: null, decline_code: o.declineCode, failure_message: o.message },
+  );
   const { rows } = await sql<Record<string, any>>`
     update payments.payments p set
       status = v.status, authorization_id = v.authorization_id, charge_id = v.charge_id,
       decline_code = v.decline_code, failure_message = v.failure_message,
       captured_at = case when v.status = 'captured' then now() end,
       card_token_enc = null, locked_until = null, updated_at = now()
-    from unnest(${columns.id}::uuid[], ${columns.status}::text[], ${columns.authorizationId}::text[], ${columns.chargeId}::text[],
-                ${columns.declineCode}::text[], ${columns.message}::text[])
-      as v (id, status, authorization_id, charge_id, decline_code, failure_message)
+    from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
+      as v (id uuid, status text, authorization_id text, charge_id text, decline_code text, failure_message text)
     where p.id = v.id and p.status in ('pending', 'processing')
     returning p.*`.execute(tx);
   return new Map(rows.map((r) => [r.id as string, toPayment(r)]));
