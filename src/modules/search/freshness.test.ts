@@ -62,7 +62,7 @@ describe('search follows catalog and inventory changes', () => {
     const ctx = t.app.ctx;
     let takenBeforeCommit = '';
     await ctx.transaction(async (tx) => {
-      const changedNow = await postgresSearchIndex.setVariantStock(tx, { variantId: lamp.variants[0]!.id, productId: lamp.id, available: 42 });
+      const changedNow = await postgresSearchIndex.setVariantStocks(tx, [{ variantId: lamp.variants[0]!.id, productId: lamp.id, available: 42 }]);
       expect(changedNow).toBe(true);
       touchAfterCommit(ctx, tx, postgresSearchIndex, changedNow);
       // The sequence is not transactional: a reader elsewhere could take this value before the commit.

@@ -14,8 +14,7 @@ export interface SearchIndex {
   /** Each write says whether a shopper could now see a different result (then call `touch` after commit). */
   upsert(tx: Db, doc: SearchDocument): Promise<boolean>;
   remove(tx: Db, productId: string): Promise<boolean>;
-  setVariantStock(tx: Db, stock: VariantStock): Promise<boolean>;
-  /** Several stock changes at once, in the order they happened (the last for a variant wins). */
+  /** Stock changes, in the order they happened (the last for a variant wins), in one statement. */
   setVariantStocks(tx: Db, stocks: VariantStock[]): Promise<boolean>;
   setRating(tx: Db, productId: string, rating: Rating): Promise<boolean>;
   upsertCategory(tx: Db, category: IndexedCategory): Promise<boolean>;

@@ -101,10 +101,6 @@ export const postgresSearchIndex: SearchIndex = {
     return true;
   },
 
-  async setVariantStock(tx, stock) {
-    return postgresSearchIndex.setVariantStocks(tx, [stock]);
-  },
-
   async setVariantStocks(tx, changes) {
     // The last word on each variant (changes come in delivery order): an upsert may touch a row once.
     const latest = new Map(changes.map((c) => [c.variantId, c]));
@@ -239,16 +235,12 @@ export const postgresSearchIndex: SearchIndex = {
  * committed. The lock also covers a product whose document does not exist yet, which a row lock cannot.
  */
 async function lockProduct(tx: Db, productId: string): Promise<void> {
-  await lockProducts(tx, [productId]);
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`search.document:${productId}`}, 0))`.execute(tx);
 }
 
-/** Several products' locks in one statement, taken in sorted order so that two batches cannot deadlock. */
+/** Several products' locks (lockProduct) in one statement, in sorted order so that two batches cannot deadlock. */
 async function lockProducts(tx: Db, productIds: string[]): Promise<void> {
   const keys = [...new Set(productIds)].sort().map((id) => `search.document:${id}`);
-  if (keys.length === 1) {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${keys[0]}, 0))`.execute(tx);
-    return;
-  }
   await sql`
     select pg_advisory_xact_lock(hashtextextended(k, 0))
     from unnest(${keys}::text[]) with ordinality as l (k, n) order by n`.execute(tx);
