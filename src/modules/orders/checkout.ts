@@ -1,4 +1,3 @@
-import { afterCommit } from '../../kernel/db/after-commit.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import { conflict, Problem, unprocessable } from '../../kernel/http/problem.ts';
 import { newId } from '../../kernel/ids.ts';
@@ -13,7 +12,7 @@ import { OrderEvents, type ShippingAddress } from './contract.ts';
 import { paymentDeadline, publishOrderEvent } from './lifecycle.ts';
 import { computeTotals, mergeLines, parcelWeight } from './service.ts';
 import * as store from './store.ts';
-import { orderWatchOf } from './watch.ts';
+import { notifyWhenCommitted } from './watch.ts';
 import type { GroupRecord, LineRecord, OrderRecord } from './store.ts';
 
 /**
@@ -276,6 +275,6 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
   // the order's first event, so nothing of its aggregate can be waiting ahead of it.
   await publishOrderEvent(ctx, tx, OrderEvents.OrderPlaced, order, null, { actorId: userId, reason: 'order placed' }, { eager: true });
   // The customer's page asks next whether it is paid yet: this process knows the answer without a read.
-  afterCommit(tx, () => orderWatchOf(ctx).notify(order.id, order));
+  notifyWhenCommitted(ctx, tx, order);
   return order;
 }

@@ -1,5 +1,4 @@
 import type { Db } from '../../kernel/db/database.ts';
-import { afterCommit } from '../../kernel/db/after-commit.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import {
   InsufficientStockError,
@@ -12,7 +11,7 @@ import { PROMOTIONS_PORT, type PromotionsPort } from '../promotions/contract.ts'
 import { OrderEvents, type OrderChanged, type OrderStatus } from './contract.ts';
 import { assertTransition } from './service.ts';
 import * as store from './store.ts';
-import { orderWatchOf } from './watch.ts';
+import { notifyWhenCommitted } from './watch.ts';
 import type { GroupRecord, OrderRecord } from './store.ts';
 
 /**
@@ -91,10 +90,9 @@ export async function publishOrderEvent(ctx: ModuleContext, tx: Db, type: string
 /** The one way an order's status changes: checked against the table, recorded in history, announced. */
 export async function changeStatus(ctx: ModuleContext, tx: Db, order: OrderRecord, to: OrderStatus, change: Change): Promise<void> {
   assertTransition(order, to);
-  const watch = orderWatchOf(ctx);
   // Every change of the order in this transaction goes through this record and is written from it,
   // so once committed it is the order as stored: waiters get it without reading it again.
-  afterCommit(tx, () => watch.notify(order.id, order));
+  notifyWhenCommitted(ctx, tx, order);
   const from = order.status;
   const at = new Date();
   order.status = to;

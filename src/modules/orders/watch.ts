@@ -1,3 +1,6 @@
+import { afterCommit } from '../../kernel/db/after-commit.ts';
+import type { Db } from '../../kernel/db/database.ts';
+import type { ModuleContext } from '../../kernel/module.ts';
 import { perApp } from '../../kernel/per-app.ts';
 import type { OrderRecord } from './store.ts';
 
@@ -62,13 +65,18 @@ function createOrderWatch(): OrderWatch {
     },
     recent(orderId) {
       const entry = recent.get(orderId);
-      if (!entry) return undefined;
-      if (Date.now() - entry.at < RECENT_MS) return entry.order;
-      recent.delete(orderId);
-      return undefined;
+      return entry && Date.now() - entry.at < RECENT_MS ? entry.order : undefined;
     },
   };
 }
 
 /** One watch per app: two apps in one process (tests) stay apart. */
 export const orderWatchOf = perApp(() => createOrderWatch());
+
+/**
+ * Once `tx` commits, hands `order` (as `tx` leaves it) to this process's watch: its waiters, and the
+ * record of recent orders. Every write of an order that a waiter may ask about next calls this.
+ */
+export function notifyWhenCommitted(ctx: ModuleContext, tx: Db, order: OrderRecord): void {
+  afterCommit(tx, () => orderWatchOf(ctx).notify(order.id, order));
+}
