@@ -214,7 +214,7 @@ describe('reads by a list of ids (equalsAny)', () => {
     // PostgreSQL's five trial custom plans (the reads above may have used this connection too), then the generic one for good.
     expect(byOne.custom_plans).toBe(5);
     expect(byOne.generic_plans).toBeGreaterThanOrEqual(5);
-    // The reason for the helper: an array parameter is planned again on every run.
+    // The reason for the helper: a read by `= any` of an array is planned again on every run.
     expect(byMany.generic_plans).toBe(0);
     expect(byMany.custom_plans).toBeGreaterThanOrEqual(10);
   });
