@@ -2,7 +2,7 @@
 /**
  * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
  *
- *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE]
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE] [--products 20]
  *
  * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
  * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
@@ -32,6 +32,8 @@ const duration = Number(arg('duration', '20')) * 1000;
 // into a cold run), which a server in production has long done.
 const warmup = Number(arg('warmup', '10')) * 1000;
 const port = Number(arg('port', '3320'));
+// --products 1 puts every buyer on one item (a flash sale): every checkout queues for the same stock row.
+const productCount = Number(arg('products', '20'));
 // --phases add,checkout,race runs only those (e.g. to profile one of them).
 const phases = new Set(arg('phases', 'add,checkout,race').split(','));
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
@@ -168,7 +170,7 @@ async function setup() {
   const category = (await call('POST', '/categories', { token: admin, body: { name: 'Bench' } })).body.id;
   const seller = (await call('POST', '/auth/signup', { body: { email: 'bench-seller@example.com', password: 'bench-seller-42', name: 'Seller', role: 'seller' } })).body.accessToken;
   const products = [];
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < productCount; i++) {
     const res = await call('POST', '/products', {
       token: seller,
       body: { name: `Bench product ${i}`, description: 'For load', categoryId: category, variants: [{ sku: `B-${i}`, price: { amount: 1000 + i, currency: 'USD' }, stock: 1_000_000 }] },
