@@ -5,6 +5,7 @@ import { createCache, type Cache } from './kernel/cache/index.ts';
 import type { Config } from './kernel/config.ts';
 import { createSecretBox, loadEncryptionKey } from './kernel/crypto.ts';
 import { openDatabase, type Database } from './kernel/db/database.ts';
+import { tableMaintenanceJob } from './kernel/db/maintenance.ts';
 import { migrateSchema } from './kernel/db/migrations.ts';
 import type { EventBus, Subscription } from './kernel/events/bus.ts';
 import { createSubscription } from './kernel/events/consumers.ts';
@@ -160,7 +161,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     }
   }
 
-  const jobs = createJobRunner({ db, logger, instanceId, jobs: [eventPruningJob(config.EVENT_RETENTION_DAYS), ...modules.flatMap((m) => m.jobs ?? [])], ctx });
+  const kernelJobs = [eventPruningJob(config.EVENT_RETENTION_DAYS), tableMaintenanceJob(['kernel', ...modules.map((m) => m.name)], database.kind)];
+  const jobs = createJobRunner({ db, logger, instanceId, jobs: [...kernelJobs, ...modules.flatMap((m) => m.jobs ?? [])], ctx });
 
   // In-process subscribers do nothing until something publishes, so they are always wired: a hand-driven
   // relay pass (background off) must not mark events published that no consumer ever saw.

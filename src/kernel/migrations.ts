@@ -96,4 +96,14 @@ export const kernelMigrations: Migrations = {
       await sql`create extension if not exists pg_trgm`.execute(db);
     },
   },
+  '0005_no_statistics_on_payloads': {
+    async up(db) {
+      // Payloads are stored and read back, never searched: an ANALYZE need not sample and compare them
+      // (on the outbox, detoasting event payloads made most of an ANALYZE's 0.5-1 s).
+      await sql`alter table kernel.outbox alter column data set statistics 0`.execute(db);
+      await sql`alter table kernel.dead_letters alter column event set statistics 0`.execute(db);
+      await sql`alter table kernel.audit_log alter column details set statistics 0`.execute(db);
+      await sql`alter table kernel.idempotency_keys alter column response set statistics 0`.execute(db);
+    },
+  },
 };

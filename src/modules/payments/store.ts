@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { equalsAny, type Db } from '../../kernel/db/database.ts';
+import { CUSTOM_PLAN, equalsAny, type Db } from '../../kernel/db/database.ts';
 import type { PaymentMethod, PaymentStatus } from './contract.ts';
 
 export interface PaymentRecord {
@@ -179,7 +179,9 @@ export async function settleCharges(tx: Db, settlements: { id: string; outcome: 
       ? { id, status: 'captured', authorization_id: o.authorizationId, charge_id: o.chargeId, decline_code: null, failure_message: null }
       : { id, status: 'failed', authorization_id: null, charge_id: null, decline_code: o.declineCode, failure_message: o.message },
   );
-  const { rows } = await sql<Record<string, any>>`
+  // More than one payment: planned for its ids each time (CUSTOM_PLAN), since a generic plan kept from
+  // when the table was small scans all of it.
+  const { rows } = await sql<Record<string, any>>`${first.size > 1 ? CUSTOM_PLAN : sql``}
     update payments.payments p set
       status = v.status, authorization_id = v.authorization_id, charge_id = v.charge_id,
       decline_code = v.decline_code, failure_message = v.failure_message,
