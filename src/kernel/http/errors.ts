@@ -27,6 +27,44 @@ function validationErrors(error: FastifyError): FieldError[] {
   });
 }
 
+/**
+ * Errors Fastify's router raises before any hook or handler (passed as the `frameworkErrors` option):
+ * a URL that does not decode, a path parameter over the router's length limit.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return send(reply, request, new Problem({ status: 414, type: 'uri-too-long', title: 'URI too long', detail: 'A path segment is longer than any identifier' }));
+  }
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return send(reply, request, new Problem({ status: 400, type: 'invalid-input', title: 'Invalid input', detail: 'The URL is not valid percent-encoded UTF-8' }));
+  }
+  request.log.error({ err: error }, 'router error');
+  return send(reply, request, new Problem({ status: 500, type: 'internal', title: 'Internal server error', detail: 'Something went wrong on our side; it has been logged' }));
+}
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value !== null && typeof value === 'object') {
+    for (const key in value) if (key.includes('\u0000') || holdsNul((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+/**
+ * PostgreSQL cannot store the NUL character in text or jsonb: a string carrying one (`\u0000` in
+ * JSON, `%00` in a URL) would fail as a 500 deep in a handler, after a transaction began. It is
+ * refused as bad input before validation instead, wherever it appears.
+ */
+export function refuseNulCharacters(app: FastifyInstance) {
+  // A callback hook, not an async one: it runs on every request, and a promise each is not free.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const part = holdsNul(request.body) ? 'body' : holdsNul(request.query) ? 'query' : holdsNul(request.params) ? 'path' : undefined;
+    if (!part) return done();
+    done(new Problem({ status: 400, type: 'invalid-input', title: 'Invalid input', detail: `The ${part} holds a NUL character (\\u0000), which no text field accepts` }));
+  });
+}
+
 /** Maps everything a request can fail with to problem+json. Bad input is a 4xx, never a 500. */
 export function installErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -10,6 +10,9 @@ const echo: BazaarModule = {
     app.post('/echo', {
       schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), quantity: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
     }, async (request) => request.body);
+    app.get('/echo-query', async (request) => request.query);
+    app.get('/echo-path/:id', async (request) => request.params);
+    app.delete('/echo-path/:id', async (request) => request.params);
     app.get('/boom', async () => {
       throw new Error('a bug');
     });
@@ -41,6 +44,33 @@ describe('HTTP conventions every endpoint shares', () => {
     const res = await t.request('POST', '/api/v1/echo', { raw: '{"name": "x",', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it('refuses a NUL character anywhere in the input with 400 instead of failing in the database', async () => {
+    for (const res of [
+      await t.post('/api/v1/echo', { name: 'a\u0000b', quantity: 1 }),
+      await t.post('/api/v1/echo', { name: 'ok', quantity: 1, ['x\u0000']: 1 }),
+      await t.get('/api/v1/echo-query?q=a%00b'),
+      await t.get('/api/v1/echo-path/a%00b'),
+    ]) {
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.body.detail).toMatch(/NUL character/);
+    }
+    // Other control characters are text like any other.
+    expect((await t.post('/api/v1/echo', { name: 'tab\there', quantity: 1 })).body).toEqual({ name: 'tab\there', quantity: 1 });
+  });
+
+  it('answers URLs the router cannot take with problem+json: an over-long path segment, bad percent-encoding', async () => {
+    // (Where another route could still match, the router answers 404 instead; a DELETE has none here.)
+    const long = await t.app.http.inject({ method: 'DELETE', url: `/api/v1/echo-path/${'x'.repeat(500)}` });
+    const longBody = JSON.parse(long.body);
+    expect(long.statusCode).toBe(414);
+    expect(long.headers['content-type']).toContain('application/problem+json');
+    expect(longBody).toMatchObject({ status: 414, title: 'URI too long' });
+    const bad = await t.get('/api/v1/echo-path/%E0%A4%A');
+    expect(bad.status).toBe(400);
+    expect(bad.headers['content-type']).toContain('application/problem+json');
   });
 
   it('lists every schema violation with its path', async () => {

@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import type { HttpApp } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
-import { installErrorHandling } from './errors.ts';
+import { frameworkError, installErrorHandling, refuseNulCharacters } from './errors.ts';
 import { Money, ProblemDetails } from './schemas.ts';
 
 const ID_HEADER = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,9 +41,11 @@ export async function createHttpServer(options: {
     trustProxy: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: frameworkError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app as unknown as FastifyInstance);
+  refuseNulCharacters(app as unknown as FastifyInstance);
   app.addSchema(ProblemDetails);
   app.addSchema(Money);
 
