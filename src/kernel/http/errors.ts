@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Problem, PROBLEM_BASE, type FieldError } from './problem.ts';
 
@@ -40,6 +42,24 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
   }
   request.log.error({ err: error }, 'router error');
   return send(reply, request, new Problem({ status: 500, type: 'internal', title: 'Internal server error', detail: 'Something went wrong on our side; it has been logged' }));
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers over 16 KB, a malformed
+ * request line, a client too slow to send its headers), written straight to the socket as
+ * problem+json (the `clientErrorHandler` option); Fastify's own answer is plain JSON.
+ */
+export function clientError(error: NodeJS.ErrnoException, socket: Socket) {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, type, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers-too-large', 'Request headers too large', 'The request line and headers exceed 16 KB']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request-timeout', 'Request timeout', 'The request was not received in time']
+    : [400, 'invalid-input', 'Invalid input', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ type: PROBLEM_BASE + type, title, status, detail });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: ${CONTENT_TYPE}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }
 
 function holdsNul(value: unknown): boolean {

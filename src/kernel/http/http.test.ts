@@ -1,3 +1,4 @@
+import { connect, type AddressInfo } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BazaarModule } from '../module.ts';
@@ -71,6 +72,27 @@ describe('HTTP conventions every endpoint shares', () => {
     const bad = await t.get('/api/v1/echo-path/%E0%A4%A');
     expect(bad.status).toBe(400);
     expect(bad.headers['content-type']).toContain('application/problem+json');
+  });
+
+  it("answers what Node's HTTP parser refuses (headers over 16 KB, a request that is not HTTP) with problem+json", async () => {
+    // Only a real socket reaches the parser.
+    await t.app.http.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.http.server.address() as AddressInfo;
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(request));
+        let answer = '';
+        socket.on('data', (chunk) => (answer += chunk.toString('utf8')));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const huge = await raw(`GET /api/v1/echo-query?q=${'x'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge).toContain('application/problem+json');
+    expect(JSON.parse(huge.slice(huge.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431, title: 'Request headers too large' });
+    const garbage = await raw('HELLO THERE\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Invalid input' });
   });
 
   it('lists every schema violation with its path', async () => {

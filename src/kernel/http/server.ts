@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import type { HttpApp } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
-import { frameworkError, installErrorHandling, refuseNulCharacters } from './errors.ts';
+import { clientError, frameworkError, installErrorHandling, refuseNulCharacters } from './errors.ts';
 import { Money, ProblemDetails } from './schemas.ts';
 
 const ID_HEADER = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +42,7 @@ export async function createHttpServer(options: {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app as unknown as FastifyInstance);
