@@ -21,6 +21,7 @@ export interface SeenRow {
  */
 export function createEventFixture() {
   const failuresLeft = new Map<string, number>();
+  const databaseAwayLeft = new Map<string, number>();
   const attemptsByEvent = new Map<string, number>();
 
   const fixture: BazaarModule = {
@@ -82,6 +83,12 @@ export function createEventFixture() {
       failuresLeft.set(event.data.name, left - 1);
       throw new Error(`watcher was told to fail on ${event.data.name}`);
     }
+    const away = databaseAwayLeft.get(event.data.name) ?? 0;
+    if (away > 0) {
+      databaseAwayLeft.set(event.data.name, away - 1);
+      // What node-postgres throws while PostgreSQL restarts.
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    }
     await sql`
       insert into watcher.seen (event_id, type, aggregate_id, name, n)
       values (${event.id}, ${event.type}, ${event.aggregateId}, ${event.data.name}, ${event.data.n ?? null})`.execute(tx);
@@ -123,6 +130,10 @@ export function createEventFixture() {
     /** The watcher fails the next `times` deliveries of events about `name`. */
     failNext(name: string, times: number) {
       failuresLeft.set(name, times);
+    },
+    /** The watcher's next `times` deliveries about `name` fail as if the database were restarting. */
+    databaseAwayFor(name: string, times: number) {
+      databaseAwayLeft.set(name, times);
     },
     failAlways(name: string) {
       failuresLeft.set(name, Number.POSITIVE_INFINITY);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.ts';
 import { equalsAny, openDatabase, type Db } from './database.ts';
@@ -217,5 +218,33 @@ describe('reads by a list of ids (equalsAny)', () => {
     // The reason for the helper: a read by `= any` of an array is planned again on every run.
     expect(byMany.generic_plans).toBe(0);
     expect(byMany.custom_plans).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('connections the server closes (a restart, a failover)', () => {
+  it('fail only the work that was on them: no crash, and the next query gets a fresh connection', async () => {
+    expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }]);
+    // PGlite runs in this process: there is no connection to lose.
+    if (!testDb.url) return;
+    const outcome = await db
+      .transaction()
+      .execute(async (tx) => {
+        await sql`select 1`.execute(tx);
+        // Every other connection to this database is closed by the server, this transaction's among
+        // them, while it holds its connection between two statements.
+        const admin = new pg.Client({ connectionString: testDb.url });
+        await admin.connect();
+        await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+        await admin.end();
+        // The connection's error arrives now, on a client no query is using.
+        await sleep(300);
+        await sql`select 1`.execute(tx);
+        return 'went on';
+      })
+      .catch(() => 'failed');
+    expect(outcome).toBe('failed');
+    // The pool dropped the dead connections and opens new ones.
+    const again = await Promise.all(range(5).map(() => sql<{ one: number }>`select 1 as one`.execute(db)));
+    expect(again.map((r) => r.rows[0]!.one)).toEqual([1, 1, 1, 1, 1]);
   });
 });

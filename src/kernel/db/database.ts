@@ -49,8 +49,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPostgres(url: string, poolSize: number, preparedStatements: boolean): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, idleTimeoutMillis: 30_000 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A connection the server closes (a restart, a failover, an administrator) must not crash the
+  // process. The pool hears of it for idle clients; a client checked out at that moment emits the error
+  // itself, and with no listener Node throws it: a PostgreSQL restart under load killed the server.
+  // Its query in flight (if any) fails on its own, and the pool drops the client when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   if (preparedStatements) pool.on('connect', prepareRepeatedQueries);
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {

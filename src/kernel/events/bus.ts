@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import type { EventEnvelope } from './envelope.ts';
 
 /**
@@ -32,6 +33,16 @@ export interface EventBus {
 export interface RetryPolicy {
   maxAttempts: number;
   baseDelayMs: number;
+}
+
+/**
+ * Whether a delivery that failed `attempt` times with `error` goes to the dead letters. A handler
+ * that failed because the database is away (a restart, a failover) says nothing about the event, and
+ * its dead letter could not be written either: it is retried, with the capped backoff, until the
+ * database is back, however many attempts that takes.
+ */
+export function givesUp(policy: RetryPolicy, attempt: number, error: unknown): boolean {
+  return attempt >= policy.maxAttempts && !isDatabaseUnavailable(error);
 }
 
 /** Exponential backoff with full jitter, capped at 30 s. */

@@ -128,6 +128,15 @@ describe('events on the in-process bus', () => {
       expect((await deadLetters()).filter((l) => l.eventId === thing.eventId)).toHaveLength(0);
     });
 
+    it('keeps retrying past EVENT_MAX_ATTEMPTS while the database is away, and dead-letters nothing', async () => {
+      fx.databaseAwayFor('outage', MAX_ATTEMPTS + 2);
+      const thing = await createThing('outage');
+      await t.app.relay.runOnce();
+      expect(fx.attempts(thing.eventId)).toBe(MAX_ATTEMPTS + 3);
+      expect(await fx.seen(db(), { eventId: thing.eventId })).toHaveLength(1);
+      expect((await deadLetters()).filter((l) => l.eventId === thing.eventId)).toHaveLength(0);
+    });
+
     it('dead-letters an event once after EVENT_MAX_ATTEMPTS failures, and an admin replays it once', async () => {
       fx.failAlways('doomed');
       const thing = await createThing('doomed');

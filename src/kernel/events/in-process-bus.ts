@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from './envelope.ts';
-import { retryDelay, type EventBus, type RetryPolicy, type Subscription } from './bus.ts';
+import { givesUp, retryDelay, type EventBus, type RetryPolicy, type Subscription } from './bus.ts';
 
 export class BusClosedError extends Error {
   constructor() {
@@ -26,7 +26,7 @@ export function createInProcessBus(policy: RetryPolicy, logger: Logger): EventBu
         await subscription.deliver(event);
         return;
       } catch (error) {
-        if (attempt >= policy.maxAttempts) {
+        if (givesUp(policy, attempt, error)) {
           await subscription.deadLetter(event, error as Error, attempt);
           return;
         }

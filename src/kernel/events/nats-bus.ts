@@ -13,7 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from './envelope.ts';
-import { retryDelay, type EventBus, type RetryPolicy, type Subscription } from './bus.ts';
+import { givesUp, retryDelay, type EventBus, type RetryPolicy, type Subscription } from './bus.ts';
 
 export interface NatsBusOptions {
   url: string;
@@ -109,7 +109,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
       await subscription.deliver(event);
       msg.ack();
     } catch (error) {
-      if (attempt < policy.maxAttempts) {
+      if (!givesUp(policy, attempt, error)) {
         logger.warn({ err: error, consumer: subscription.consumer, eventType: event.type, eventId: event.id, attempt }, 'event handler failed; retrying');
         msg.nak(retryDelay(policy, attempt));
         return;

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { Problem, PROBLEM_BASE, type FieldError } from './problem.ts';
 
 const CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -111,6 +112,11 @@ export function installErrorHandling(app: FastifyInstance) {
     if (status >= 400 && status < 500) {
       // Malformed JSON, empty JSON body, bad content length, and the like.
       return send(reply, request, new Problem({ status, type: 'invalid-input', title: 'Invalid input', detail: error.message }));
+    }
+    if (isDatabaseUnavailable(error)) {
+      // A database restart or failover: nothing was wrong with the request, and it may be sent again.
+      request.log.warn({ err: error }, 'database unavailable');
+      return send(reply, request, new Problem({ status: 503, type: 'service-unavailable', title: 'Service unavailable', detail: 'The database cannot be reached just now; try again in a moment', headers: { 'retry-after': '1' } }));
     }
     request.log.error({ err: error }, 'unhandled error');
     return send(reply, request, new Problem({ status: 500, type: 'internal', title: 'Internal server error', detail: 'Something went wrong on our side; it has been logged' }));

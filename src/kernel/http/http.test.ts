@@ -14,6 +14,9 @@ const echo: BazaarModule = {
     app.get('/echo-query', async (request) => request.query);
     app.get('/echo-path/:id', async (request) => request.params);
     app.delete('/echo-path/:id', async (request) => request.params);
+    app.get('/database-away', async () => {
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    });
     app.get('/boom', async () => {
       throw new Error('a bug');
     });
@@ -112,6 +115,14 @@ describe('HTTP conventions every endpoint shares', () => {
     const res = await t.get('/api/v1/boom');
     expect(res.status).toBe(500);
     expect(JSON.stringify(res.body)).not.toContain('a bug');
+  });
+
+  it('answers 503 with Retry-After, not 500, while the database is restarting', async () => {
+    const res = await t.get('/api/v1/database-away');
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ status: 503, title: 'Service unavailable' });
   });
 
   it('sends security headers, and echoes request and correlation ids', async () => {

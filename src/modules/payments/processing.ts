@@ -1,5 +1,6 @@
 import type { IPolicy } from 'cockatiel';
 import type { Db } from '../../kernel/db/database.ts';
+import { whileDatabaseUnavailable } from '../../kernel/db/unavailable.ts';
 import { groupCommit } from '../../kernel/group-commit.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { ORDERS_PORT, type OrdersPort } from '../orders/contract.ts';
@@ -147,7 +148,9 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
         ? { kind: 'failed', declineCode: 'provider_unavailable', message: 'The payment provider could not be reached' }
         : { kind: 'failed', declineCode: 'processing_error', message: 'The payment could not be processed' };
     }
-    const refunds = await settle({ paymentId, outcome });
+    // The provider has answered: only the record is left. A database restart here must not park the
+    // payment until its lease lapses (minutes), so the record is retried for a few seconds first.
+    const refunds = await whileDatabaseUnavailable(() => settle({ paymentId, outcome }));
     for (const refundId of refunds) refundSoon(refundId);
     return true;
   }
