@@ -20,7 +20,14 @@ export function rateLimit(cache: Cache, rule: RateLimitRule): preHandlerAsyncHoo
     if (rule.max === 0) return;
     const window = Math.floor(Date.now() / rule.windowMs);
     const who = rule.key ? rule.key(request) : request.ip;
-    const count = await cache.increment(`ratelimit:${rule.name}:${who}:${window}`, 1, rule.windowMs);
+    let count: number;
+    try {
+      count = await cache.increment(`ratelimit:${rule.name}:${who}:${window}`, 1, rule.windowMs);
+    } catch (error) {
+      // The shared cache (Redis) is down: the limit fails open rather than turning every request away.
+      request.log.warn({ err: error, rule: rule.name }, 'rate limit not applied: shared cache unavailable');
+      return;
+    }
     const resetSeconds = Math.ceil(((window + 1) * rule.windowMs - Date.now()) / 1000);
     reply.header('ratelimit-limit', rule.max);
     reply.header('ratelimit-remaining', Math.max(0, rule.max - count));

@@ -22,10 +22,19 @@ export function createProductCatalog(ctx: ModuleContext): ProductCatalog {
   // Keys carry the variants generation read before the database is, so an entry can never predate
   // a write that bumped it (the same rule as the storefront read cache, see read-cache.ts).
   const recent = new LRUCache<string, PurchasableVariant>({ max: 20_000, ttl: READ_CACHE_TTL_MS });
-  const generation = async () => (await ctx.cache.get<number>(VARIANTS_GENERATION_KEY)) ?? 0;
+  /** Undefined when the shared cache (Redis) cannot be reached: then the database answers, uncached. */
+  const generation = async () => {
+    try {
+      return (await ctx.cache.get<number>(VARIANTS_GENERATION_KEY)) ?? 0;
+    } catch (error) {
+      ctx.logger.warn({ err: error }, 'shared cache unavailable; reading variants from the database');
+      return undefined;
+    }
+  };
 
   async function cachedRead(ids: string[], keyOf: (v: PurchasableVariant) => string, read: (missing: string[]) => Promise<PurchasableRow[]>) {
     const current = await generation();
+    if (current === undefined) return (await read(ids)).map(toPurchasable);
     const missing = ids.filter((id) => !recent.has(`${current}:${id}`));
     if (missing.length > 0) {
       for (const row of await read(missing)) {

@@ -190,7 +190,14 @@ function actorOf(request: FastifyRequest): Actor {
  */
 async function cachedRead<T>(request: FastifyRequest, reply: FastifyReply, readCache: ReadCache, read: () => Promise<T>): Promise<T | void> {
   if (request.principal || request.headers.authorization !== undefined) return read();
-  const generation = await readCache.generation();
+  let generation: number;
+  try {
+    generation = await readCache.generation();
+  } catch (error) {
+    // The shared cache (Redis) is down: a cache is an optimisation, the database still answers.
+    request.log.warn({ err: error }, 'shared cache unavailable; answering from the database');
+    return read();
+  }
   let body = readCache.get(generation, request.url);
   if (body === undefined) {
     // The route's own response serializer, so a cached body is byte for byte what it would have sent.
@@ -213,7 +220,11 @@ export async function catalogRoutes(app: HttpApp, ctx: ModuleContext, media: Med
   // Every successful catalog write has committed by the time its response is sent: orphan cached
   // reads before the client can ask again.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) await readCache.bump();
+    if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) {
+      // The write has committed: a cache that cannot be told must not turn it into a 500. Bodies
+      // cached before it lapse within their one-second lifetime.
+      await readCache.bump().catch((error) => request.log.warn({ err: error }, 'shared cache unavailable; cached catalog reads lapse by themselves'));
+    }
     return payload;
   });
 

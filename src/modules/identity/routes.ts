@@ -70,7 +70,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
     }
   }
 
-  const throttle = createLoginThrottle(ctx.cache, { maxFailures: ctx.config.LOGIN_MAX_FAILURES, lockMinutes: ctx.config.LOGIN_LOCK_MINUTES });
+  const throttle = createLoginThrottle(ctx.cache, { maxFailures: ctx.config.LOGIN_MAX_FAILURES, lockMinutes: ctx.config.LOGIN_LOCK_MINUTES, logger: ctx.logger });
 
   // --- /auth: anonymous, so every call is limited per client IP, before its body is even parsed ---
   app.register(async (plugin) => {
