@@ -16,7 +16,17 @@ async function sellerStatusChanged(event: EventEnvelope<SellerStatusChanged>, tx
   await republish(tx, changed);
   // Before this transaction commits (handlers have no after-commit hook): a read in that gap may be
   // kept, stale, for the read cache's one-second lifetime.
-  await bumpCatalogGeneration(ctx.cache, { variantsChanged: true });
+  await bumpCached(ctx, { variantsChanged: true });
+}
+
+/**
+ * A cache that cannot be reached holds nothing to orphan, and cached bodies lapse within a second
+ * anyway: a failed bump is logged, never a reason to fail (and retry, and dead-letter) the event.
+ */
+async function bumpCached(ctx: ModuleContext, options: { variantsChanged?: boolean } = {}) {
+  await bumpCatalogGeneration(ctx.cache, options).catch((error) =>
+    ctx.logger.warn({ err: error }, 'shared cache unavailable; cached catalog reads lapse by themselves'),
+  );
 }
 
 export const catalogHandlers: Record<string, EventHandler> = {
@@ -24,5 +34,5 @@ export const catalogHandlers: Record<string, EventHandler> = {
   [IdentityEvents.SellerReinstated]: (event, tx, ctx) => sellerStatusChanged(event, tx, ctx, true),
   // Stock is committed before its event is relayed, so pages cached from here on show the new figure.
   // Reservations and releases change `available` too and are announced by the same event.
-  [InventoryEvents.StockChanged]: outsideTransaction((_event, ctx) => bumpCatalogGeneration(ctx.cache)),
+  [InventoryEvents.StockChanged]: outsideTransaction((_event, ctx) => bumpCached(ctx)),
 };
