@@ -61,6 +61,9 @@ describe('HTTP conventions every endpoint shares', () => {
       expect(res.headers['content-type']).toContain('application/problem+json');
       expect(res.body.detail).toMatch(/NUL character/);
     }
+    // Half a million arrays deep (a 1 MB body) is a schema violation, not a stack overflow.
+    const deep = await t.request('POST', '/api/v1/echo', { raw: '['.repeat(500_000) + ']'.repeat(500_000), headers: { 'content-type': 'application/json' } });
+    expect(deep.status).toBe(400);
     // Other control characters are text like any other.
     expect((await t.post('/api/v1/echo', { name: 'tab\there', quantity: 1 })).body).toEqual({ name: 'tab\there', quantity: 1 });
   });
