@@ -80,15 +80,26 @@ function holdsNul(root: unknown): boolean {
   return false;
 }
 
+/** Query values (strings, or lists of them) with each NUL character made a space, as search reads control characters. */
+function withoutNul(query: Record<string, unknown>): Record<string, unknown> {
+  const clean: Record<string, unknown> = {};
+  const space = (v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', ' ') : v);
+  for (const [key, value] of Object.entries(query)) clean[key.replaceAll('\u0000', ' ')] = Array.isArray(value) ? value.map(space) : space(value);
+  return clean;
+}
+
 /**
  * PostgreSQL cannot store the NUL character in text or jsonb: a string carrying one (`\u0000` in
- * JSON, `%00` in a URL) would fail as a 500 deep in a handler, after a transaction began. It is
- * refused as bad input before validation instead, wherever it appears.
+ * JSON, `%00` in a URL) failed as a 500 deep in a handler, after a transaction began. In a body or
+ * a path it is refused as bad input, before validation. In a query string, the free text of searches
+ * and filters, it becomes a space: a pasted search with a stray control character still searches, as
+ * search has always read control characters.
  */
 export function refuseNulCharacters(app: FastifyInstance) {
   // A callback hook, not an async one: it runs on every request, and a promise each is not free.
   app.addHook('preValidation', (request, _reply, done) => {
-    const part = holdsNul(request.body) ? 'body' : holdsNul(request.query) ? 'query' : holdsNul(request.params) ? 'path' : undefined;
+    if (request.query && typeof request.query === 'object' && holdsNul(request.query)) request.query = withoutNul(request.query as Record<string, unknown>);
+    const part = holdsNul(request.body) ? 'body' : holdsNul(request.params) ? 'path' : undefined;
     if (!part) return done();
     done(new Problem({ status: 400, type: 'invalid-input', title: 'Invalid input', detail: `The ${part} holds a NUL character (\\u0000), which no text field accepts` }));
   });
