@@ -19,6 +19,7 @@ import http from 'node:http';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { machine, machineCpuSeconds } from './machine.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -130,16 +131,6 @@ function serverCpuSeconds(pid) {
   }
 }
 
-/** CPU seconds the whole machine has spent busy (all cores; Linux /proc/stat; null elsewhere). */
-function machineCpuSeconds() {
-  try {
-    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    return (user + nice + system + irq + softirq) / 100;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Adds the server's and the whole machine's CPU per operation: the server, PostgreSQL and this load
  * generator share the cores, so throughput swings with everything else, while the CPU one operation
@@ -212,7 +203,7 @@ async function closedLoop(workers, fn, ms = duration) {
 async function main() {
   await freshDatabase();
   const server = await startServer();
-  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000, warmupSeconds: warmup / 1000 };
+  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000, warmupSeconds: warmup / 1000, machine: await machine(adminUrl) };
   try {
     const shop = await setup();
 

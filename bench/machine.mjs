@@ -1,0 +1,32 @@
+/** What the benches record about the machine they ran on: figures from two machines compare only through it. */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import pg from 'pg';
+
+/** CPU seconds the whole machine has spent busy (all cores; Linux /proc/stat; null elsewhere). */
+export function machineCpuSeconds() {
+  try {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (user + nice + system + irq + softirq) / 100;
+  } catch {
+    return null;
+  }
+}
+
+export async function machine(databaseUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres') {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const setting = async (name) => (await client.query('select current_setting($1) as value', [name])).rows[0].value;
+    return {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      postgres: await setting('server_version'),
+      postgresSettings: { synchronous_commit: await setting('synchronous_commit'), fsync: await setting('fsync'), shared_buffers: await setting('shared_buffers'), autovacuum: await setting('autovacuum') },
+    };
+  } finally {
+    await client.end();
+  }
+}
