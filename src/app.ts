@@ -81,7 +81,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
   const metrics = createMetrics();
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
 
-  const database = options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS }));
+  const database = options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS, localSocket: config.DATABASE_LOCAL_SOCKET }));
   const freshDatabase = await migrateAll(database, modules);
   const { db } = database;
 

@@ -46,7 +46,7 @@ async function main(argv: string[]) {
       return;
     }
     case 'migrate': {
-      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS });
+      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS, localSocket: config.DATABASE_LOCAL_SOCKET });
       await migrateAll(database, selectModules(config));
       await database.close();
       process.stdout.write('migrations applied\n');

@@ -12,6 +12,7 @@ const Env = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
   DATABASE_PREPARED_STATEMENTS: Type.Boolean({ default: true }),
+  DATABASE_LOCAL_SOCKET: Type.Boolean({ default: true }),
   DATA_DIR: Type.String({ default: './data' }),
   ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email' })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),

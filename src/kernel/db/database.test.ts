@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.ts';
-import { equalsAny, openDatabase, type Db } from './database.ts';
+import { equalsAny, openDatabase, sameServerOverSocket, type Db } from './database.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -246,5 +246,32 @@ describe('connections the server closes (a restart, a failover)', () => {
     // The pool dropped the dead connections and opens new ones.
     const again = await Promise.all(range(5).map(() => sql<{ one: number }>`select 1 as one`.execute(db)));
     expect(again.map((r) => r.rows[0]!.one)).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe('a PostgreSQL on this host (TCP on loopback, or its Unix socket)', () => {
+  it('is reached through its Unix socket when the socket leads to the server the URL names', async () => {
+    // PGlite runs in this process: there is no connection to choose.
+    if (!testDb.url) return;
+    const overSocket = await sameServerOverSocket(testDb.url);
+    expect(overSocket).toBeDefined();
+    expect(new URL(overSocket!).searchParams.get('host')).toMatch(/^\//);
+    // inet_server_addr() is null exactly on a Unix-socket connection.
+    const onSocket = async (database: Db) => (await sql<{ socket: boolean }>`select inet_server_addr() is null as socket`.execute(database)).rows[0]!.socket;
+    expect(await onSocket(db)).toBe(true);
+    const overTcp = await openDatabase({ url: testDb.url, dataDir: 'memory://', localSocket: false });
+    try {
+      expect(await onSocket(overTcp.db)).toBe(false);
+    } finally {
+      await overTcp.close();
+    }
+  });
+
+  it('keeps the URL as given for another host, TLS, an explicit socket, or no server behind the port', async () => {
+    expect(await sameServerOverSocket('postgres://shop@db.internal:5432/bazaar')).toBeUndefined();
+    expect(await sameServerOverSocket('postgres://root@127.0.0.1:5432/test?sslmode=require')).toBeUndefined();
+    expect(await sameServerOverSocket('postgres://root@localhost/test?host=/var/run/postgresql')).toBeUndefined();
+    expect(await sameServerOverSocket('postgres://root@127.0.0.1:1/test')).toBeUndefined();
+    expect(await sameServerOverSocket('not a url')).toBeUndefined();
   });
 });

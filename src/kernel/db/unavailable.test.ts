@@ -21,10 +21,15 @@ describe('telling a database that is away from a statement it refused', () => {
     const client = new pg.Client({ connectionString: 'postgres://root@127.0.0.1:1/none', connectionTimeoutMillis: 2000 });
     const refused = await client.connect().then(() => null, (error: unknown) => error);
     expect(isDatabaseUnavailable(refused)).toBe(true);
+    // A server restarting behind its Unix socket: the socket file is gone until it listens again.
+    const socketless = new pg.Client({ connectionString: 'postgres://root@localhost:5999/none?host=/tmp/bazaar-no-such-socket-dir', connectionTimeoutMillis: 2000 });
+    const missing = await socketless.connect().then(() => null, (error: unknown) => error);
+    expect((missing as { code?: string }).code).toBe('ENOENT');
+    expect(isDatabaseUnavailable(missing)).toBe(true);
   });
 
   it('does not mistake a refused statement or a bug for an outage', () => {
-    for (const error of [pgError('23505', 'duplicate key'), pgError('40001', 'could not serialize'), pgError('22021', 'invalid byte sequence'), new TypeError('x is undefined'), null, undefined, 'text']) {
+    for (const error of [pgError('23505', 'duplicate key'), pgError('40001', 'could not serialize'), pgError('22021', 'invalid byte sequence'), pgError('ENOENT', 'no such file'), new TypeError('x is undefined'), null, undefined, 'text']) {
       expect(isDatabaseUnavailable(error)).toBe(false);
     }
   });

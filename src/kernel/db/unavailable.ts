@@ -9,6 +9,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutdown, crash, not accepting yet).
     if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
     if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+    // A server restarting removes its Unix socket file until it listens again (database.ts connects
+    // through the socket when it can).
+    if (code === 'ENOENT' && typeof (error as { address?: unknown }).address === 'string') return true;
   }
   // node-postgres says these in words only.
   return (
