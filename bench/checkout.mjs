@@ -2,7 +2,7 @@
 /**
  * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
  *
- *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE] [--products 20]
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE] [--products 20] [--pglite]
  *
  * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
  * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { machine, machineCpuSeconds } from './machine.mjs';
@@ -40,12 +40,18 @@ const phases = new Set(arg('phases', 'add,checkout,race').split(','));
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 // --db: its own database, so that two servers (two versions) can be measured side by side at once.
 const dbName = arg('db', 'bazaar_bench_checkout');
+// --pglite: the server on its embedded database (what `npm start` runs), in a fresh data directory.
+const onPglite = args.includes('--pglite');
 const dbUrl = new URL(adminUrl);
 dbUrl.pathname = `/${dbName}`;
 const API = `http://127.0.0.1:${port}/api/v1`;
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-42' };
 
 async function freshDatabase() {
+  if (onPglite) {
+    rmSync(`/tmp/${dbName}`, { recursive: true, force: true });
+    return;
+  }
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`drop database if exists ${dbName} with (force)`);
@@ -54,10 +60,11 @@ async function freshDatabase() {
 }
 
 async function startServer() {
+  const { DATABASE_URL: _inherited, ...inherited } = process.env;
   const child = spawn('node', [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), 'dist/bazaar.mjs', 'start'], {
     env: {
-      ...process.env,
-      DATABASE_URL: dbUrl.toString(),
+      ...inherited,
+      ...(onPglite ? {} : { DATABASE_URL: dbUrl.toString() }),
       PORT: String(port),
       LOG_LEVEL: 'warn',
       DEMO_DATA: '0',
@@ -203,7 +210,7 @@ async function closedLoop(workers, fn, ms = duration) {
 async function main() {
   await freshDatabase();
   const server = await startServer();
-  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000, warmupSeconds: warmup / 1000, machine: await machine(adminUrl) };
+  const results = { date: new Date().toISOString(), buyers: buyersCount, durationSeconds: duration / 1000, warmupSeconds: warmup / 1000, machine: await machine(adminUrl), database: onPglite ? 'pglite' : 'postgresql' };
   try {
     const shop = await setup();
 
