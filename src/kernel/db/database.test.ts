@@ -170,7 +170,32 @@ describe('the database on disk', () => {
   });
 });
 
-describe('repeated queries (named prepared statements on PostgreSQL)', () => {
+describe('repeated queries (named prepared statements, on PGlite too)', () => {
+  it('are parsed once per connection and carry every parameter type the modules use', async () => {
+    await sql`create table crate (id uuid primary key, tags text[] not null, sizes int[] not null, meta jsonb, at timestamptz not null, open boolean not null, price numeric not null, count bigint not null, note text)`.execute(db);
+    const id = '0190a000-0000-7000-8000-0000000000aa';
+    const at = new Date('2026-12-02T07:00:00.000Z');
+    const rows = await db.connection().execute(async (conn) => {
+      await sql`insert into crate values (${id}, ${['a', 'b,c', 'd"e']}, ${[1, 2, 3]}, ${JSON.stringify({ nested: { list: [1, 'two'] } })}::jsonb, ${at}, ${true}, ${'12.50'}, ${9_007_199_254_740_991}, ${null})`.execute(conn);
+      const read = () => sql<Record<string, unknown>>`select * from crate where id = ${id} and open = ${true}`.execute(conn);
+      for (let i = 0; i < 3; i++) await read();
+      const { rows: prepared } = await sql<{ count: number }>`select count(*)::int as count from pg_prepared_statements where statement like 'select * from crate where id = $1%'`.execute(conn);
+      expect(prepared[0]!.count).toBe(1);
+      return (await read()).rows;
+    });
+    expect(rows).toEqual([{ id, tags: ['a', 'b,c', 'd"e'], sizes: [1, 2, 3], meta: { nested: { list: [1, 'two'] } }, at, open: true, price: 12.5, count: 9_007_199_254_740_991, note: null }]);
+  });
+
+  it('fail like any statement on bad input, and the next statements still work', async () => {
+    await sql`create table tray (id integer primary key)`.execute(db);
+    const insert = (id: unknown) => sql`insert into tray values (${id})`.execute(db);
+    await insert(1);
+    await expect(insert(1)).rejects.toMatchObject({ code: '23505' });
+    await expect(insert('not a number')).rejects.toMatchObject({ code: '22P02' });
+    await insert(2);
+    expect((await sql<{ id: number }>`select id from tray where id > ${0} order by id`.execute(db)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+  });
+
   it('keep answering after a table they read changes shape under them', async () => {
     await sql`create table shelf (id integer primary key, label text not null)`.execute(db);
     await sql`insert into shelf values (1, 'one'), (2, 'two')`.execute(db);
@@ -190,7 +215,7 @@ describe('repeated queries (named prepared statements on PostgreSQL)', () => {
 });
 
 describe('reads by a list of ids (equalsAny)', () => {
-  it('answer alike for one id and for several, and a read by one id keeps its prepared plan on PostgreSQL', async () => {
+  it('answer alike for one id and for several, and a read by one id keeps its prepared plan', async () => {
     await sql`create table bins (id uuid primary key, label text not null)`.execute(db);
     const ids = ['0190a000-0000-7000-8000-000000000001', '0190a000-0000-7000-8000-000000000002', '0190a000-0000-7000-8000-000000000003'];
     await sql`insert into bins values (${ids[0]}, 'a'), (${ids[1]}, 'b'), (${ids[2]}, 'c')`.execute(db);
@@ -199,8 +224,7 @@ describe('reads by a list of ids (equalsAny)', () => {
     expect(await labels(db, [ids[1]!])).toEqual(['b']);
     expect(await labels(db, [ids[2]!, ids[0]!])).toEqual(['a', 'c']);
     expect(await labels(db, ['0190a000-0000-7000-8000-00000000ffff'])).toEqual([]);
-    if (testDb.database.kind !== 'postgres') return;
-    // One connection, so its prepared statements are the ones counted.
+    // One connection, so its prepared statements are the ones counted (PGlite has only one).
     const plans = await db.connection().execute(async (conn) => {
       for (let i = 0; i < 10; i++) {
         await labels(conn, [ids[i % 3]!]);
