@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.ts';
-import { equalsAny, openDatabase, sameServerOverSocket, type Db } from './database.ts';
+import { CUSTOM_PLAN, equalsAny, openDatabase, sameServerOverSocket, type Db } from './database.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -184,6 +184,20 @@ describe('repeated queries (named prepared statements, on PGlite too)', () => {
       return (await read()).rows;
     });
     expect(rows).toEqual([{ id, tags: ['a', 'b,c', 'd"e'], sizes: [1, 2, 3], meta: { nested: { list: [1, 'two'] } }, at, open: true, price: 12.5, count: 9_007_199_254_740_991, note: null }]);
+  });
+
+  it('except a custom-planned one, which is planned for its parameters on every run', async () => {
+    await sql`create table word (id integer primary key, body text not null)`.execute(db);
+    await sql`insert into word values (1, 'mug'), (2, 'lamp'), (3, 'mug rack')`.execute(db);
+    const found = await db.connection().execute(async (conn) => {
+      const search = (term: string) => sql<{ id: number }>`${CUSTOM_PLAN} select id from word where body like ${`%${term}%`} order by id`.execute(conn);
+      const answers = [];
+      for (const term of ['mug', 'lamp', 'rack', 'mug', 'none', 'mug', 'lamp']) answers.push((await search(term)).rows.map((r) => r.id));
+      const { rows } = await sql<{ count: number }>`select count(*)::int as count from pg_prepared_statements where statement like '%from word where body like%'`.execute(conn);
+      expect(rows[0]!.count).toBe(0);
+      return answers;
+    });
+    expect(found).toEqual([[1, 3], [2], [3], [1, 3], [], [1, 3], [2]]);
   });
 
   it('fail like any statement on bad input, and the next statements still work', async () => {

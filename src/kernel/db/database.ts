@@ -5,6 +5,7 @@ import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { CUSTOM_PLAN_MARK } from './plans.ts';
 
 /**
  * Module code sees one `Db` whatever the engine. Tables are addressed with their schema
@@ -136,7 +137,6 @@ export function equalsAny(column: RawBuilder<unknown>, values: readonly string[]
 }
 
 const MAX_PREPARED_PER_CONNECTION = 300;
-const CUSTOM_PLAN_MARK = '/* custom-plan */';
 /**
  * Starts a statement that must be planned for its own parameters every time (never run as a prepared
  * statement with a generic plan): full-text search, whose best plan depends on how common the words are.

@@ -13,6 +13,7 @@ import {
   type QueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { CUSTOM_PLAN_MARK } from './plans.ts';
 
 type Queryable = Pick<PGlite, 'query'> | Transaction;
 
@@ -77,11 +78,13 @@ const MAX_PREPARED = 500;
  * as six calls into its WebAssembly, each with its own protocol parsing in JavaScript: in a checkout
  * profile 66 % of the server's time was PGlite. Here a statement is parsed and described once, then
  * each run is one call (bind, describe, execute, sync) on the statement PostgreSQL keeps planned.
+ * A `CUSTOM_PLAN` statement keeps its parameter types but is parsed unnamed, so planned, on every run.
  * Parameterless SQL (which may hold several statements, such as a migration) and statements past the
  * cap (texts that differ per call) still go through `query()`.
  */
 class PreparedStatements {
-  private readonly statements = new Map<string, { name: string; paramTypes: number[] }>();
+  /** `name` undefined: a custom-planned statement, parsed unnamed (and so planned) on every run. */
+  private readonly statements = new Map<string, { name?: string; paramTypes: number[] }>();
   private named = 0;
 
   constructor(private readonly pglite: PGlite) {}
@@ -101,7 +104,7 @@ class PreparedStatements {
   private async execute(text: string, params: unknown[], outsideTransaction: boolean): Promise<Results<unknown>> {
     let statement = this.statements.get(text);
     if (!statement) {
-      const name = `bz_${this.named++}`;
+      const name = text.startsWith(CUSTOM_PLAN_MARK) ? undefined : `bz_${this.named++}`;
       const described = await this.pglite.execProtocolStream(
         concat(protocol.serialize.parse({ name, text }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()),
         { syncToFs: false },
@@ -110,6 +113,8 @@ class PreparedStatements {
       this.statements.set(text, statement);
     }
     const { name, paramTypes } = statement;
+    // Its parameter types known, a custom-planned statement is parsed and run in the same one call.
+    const parseFirst = name === undefined ? [protocol.serialize.parse({ text, types: paramTypes })] : [];
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
       const serialize = this.pglite.serializers[paramTypes[i]!];
@@ -117,7 +122,7 @@ class PreparedStatements {
     });
     try {
       const messages = await this.pglite.execProtocolStream(
-        concat(protocol.serialize.bind({ statement: name, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()),
+        concat(...parseFirst, protocol.serialize.bind({ statement: name, values }), protocol.serialize.describe({ type: 'P' }), protocol.serialize.execute({}), protocol.serialize.sync()),
         { syncToFs: outsideTransaction },
       );
       return parse.parseResults(messages, this.pglite.parsers)[0]!;
@@ -125,7 +130,7 @@ class PreparedStatements {
       // A table changed under a prepared `select *` (PostgreSQL: "cached plan must not change result
       // type"): prepare it afresh, and outside a transaction run it again at once (inside one, the
       // transaction has failed already), as the PostgreSQL path does (database.ts).
-      if ((error as { code?: string })?.code !== '0A000') throw error;
+      if ((error as { code?: string })?.code !== '0A000' || name === undefined) throw error;
       this.statements.delete(text);
       await this.pglite.execProtocolStream(concat(protocol.serialize.close({ type: 'S', name }), protocol.serialize.sync()), { syncToFs: false });
       if (!outsideTransaction) throw error;
