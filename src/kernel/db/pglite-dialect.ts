@@ -47,16 +47,18 @@ class PGliteConnection implements DatabaseConnection {
   /** Settles the PGlite transaction callback: resolve commits, reject rolls back. */
   finish?: { commit: () => void; rollback: (reason: Error) => void; done: Promise<void> };
 
-  constructor(readonly pglite: PGlite) {
+  constructor(
+    readonly pglite: PGlite,
+    private readonly statements: PreparedStatements,
+  ) {
     this.target = pglite;
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const params = compiled.parameters as unknown[];
-    const statements = preparedStatementsOf(this.pglite);
     const result =
-      params.length > 0 && statements.canRun(compiled.sql)
-        ? ((await statements.run(compiled.sql, params, this.target !== this.pglite)) as Results<R>)
+      params.length > 0 && this.statements.canRun(compiled.sql)
+        ? ((await this.statements.run(compiled.sql, params, this.target !== this.pglite)) as Results<R>)
         : await this.target.query<R>(compiled.sql, params);
     return {
       rows: result.rows,
@@ -71,6 +73,8 @@ class PGliteConnection implements DatabaseConnection {
 }
 
 const MAX_PREPARED = 500;
+// Numbered across the process, so that no two caches can ever give one session the same name twice.
+let nextStatementNumber = 0;
 
 /**
  * Parameterised statements as named prepared statements on PGlite. PGlite's own `query()` parses and
@@ -85,7 +89,6 @@ const MAX_PREPARED = 500;
 class PreparedStatements {
   /** `name` undefined: a custom-planned statement, parsed unnamed (and so planned) on every run. */
   private readonly statements = new Map<string, { name?: string; paramTypes: number[] }>();
-  private named = 0;
 
   constructor(private readonly pglite: PGlite) {}
 
@@ -104,7 +107,7 @@ class PreparedStatements {
   private async execute(text: string, params: unknown[], outsideTransaction: boolean): Promise<Results<unknown>> {
     let statement = this.statements.get(text);
     if (!statement) {
-      const name = text.startsWith(CUSTOM_PLAN_MARK) ? undefined : `bz_${this.named++}`;
+      const name = text.startsWith(CUSTOM_PLAN_MARK) ? undefined : `bz_${nextStatementNumber++}`;
       const described = await this.pglite.execProtocolStream(
         concat(protocol.serialize.parse({ name, text }), protocol.serialize.describe({ type: 'S', name }), protocol.serialize.sync()),
         { syncToFs: false },
@@ -139,34 +142,24 @@ class PreparedStatements {
   }
 }
 
-const preparedByInstance = new WeakMap<PGlite, PreparedStatements>();
-function preparedStatementsOf(pglite: PGlite): PreparedStatements {
-  let statements = preparedByInstance.get(pglite);
-  if (!statements) preparedByInstance.set(pglite, (statements = new PreparedStatements(pglite)));
-  return statements;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const whole = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    whole.set(part, offset);
-    offset += part.length;
-  }
-  return whole;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => Buffer.concat(parts);
 
 class RollbackSignal extends Error {}
 
 class PGliteDriver implements Driver {
-  constructor(private readonly pglite: PGlite) {}
+  // One per PGlite instance, as the server keeps its prepared statements per session.
+  private readonly statements: PreparedStatements;
+
+  constructor(private readonly pglite: PGlite) {
+    this.statements = new PreparedStatements(pglite);
+  }
 
   async init(): Promise<void> {}
 
   // Every acquisition gets its own connection object: the non-transactional ones share PGlite's
   // serialised query(), the transactional ones are bound to their own PGlite transaction.
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PGliteConnection(this.pglite);
+    return new PGliteConnection(this.pglite, this.statements);
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
