@@ -15,10 +15,10 @@
  * Writes bench/results/checkout.json.
  */
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { requestJson } from './http.mjs';
 import { machine, machineCpuSeconds } from './machine.mjs';
 
 const args = process.argv.slice(2);
@@ -87,43 +87,7 @@ async function startServer() {
   throw new Error('server did not start');
 }
 
-// A plain keep-alive agent: fetch costs the load generator, which shares the machine with the
-// server and PostgreSQL, about three times the CPU per request (measured: 3.8 ms of client CPU per
-// checkout with fetch).
-const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
-
-function call(method, path, { token, body, headers = {} } = {}) {
-  const payload = body ? JSON.stringify(body) : undefined;
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      `${API}${path}`,
-      {
-        method,
-        agent,
-        headers: {
-          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...headers,
-        },
-      },
-      (response) => {
-        const chunks = [];
-        response.on('data', (chunk) => chunks.push(chunk));
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          try {
-            resolve({ status: response.statusCode, body: text ? JSON.parse(text) : null });
-          } catch (error) {
-            reject(error);
-          }
-        });
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(payload);
-  });
-}
+const call = (method, path, options) => requestJson(method, `${API}${path}`, options);
 
 /**
  * CPU seconds the server process has used (Linux /proc; null elsewhere). Throughput on a shared,
