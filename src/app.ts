@@ -4,7 +4,7 @@ import { createTokenService, loadSigningKey } from './kernel/auth/tokens.ts';
 import { createCache, type Cache } from './kernel/cache/index.ts';
 import type { Config } from './kernel/config.ts';
 import { createSecretBox, loadEncryptionKey } from './kernel/crypto.ts';
-import { openDatabase, type Database } from './kernel/db/database.ts';
+import { openConfiguredDatabase, type Database } from './kernel/db/database.ts';
 import { tableMaintenanceJob } from './kernel/db/maintenance.ts';
 import { migrateSchema } from './kernel/db/migrations.ts';
 import type { EventBus, Subscription } from './kernel/events/bus.ts';
@@ -81,7 +81,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
   const metrics = createMetrics();
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
 
-  const database = options.database ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS, localSocket: config.DATABASE_LOCAL_SOCKET }));
+  const database = options.database ?? (await openConfiguredDatabase(config));
   const freshDatabase = await migrateAll(database, modules);
   const { db } = database;
 

@@ -1,6 +1,6 @@
 import { buildApp, migrateAll, selectModules } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './kernel/config.ts';
-import { openDatabase } from './kernel/db/database.ts';
+import { openConfiguredDatabase } from './kernel/db/database.ts';
 import { seedLargeCatalog } from './modules/catalog/seed.ts';
 
 const USAGE = `Usage: bazaar <command>
@@ -46,7 +46,7 @@ async function main(argv: string[]) {
       return;
     }
     case 'migrate': {
-      const database = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE, preparedStatements: config.DATABASE_PREPARED_STATEMENTS, localSocket: config.DATABASE_LOCAL_SOCKET });
+      const database = await openConfiguredDatabase(config);
       await migrateAll(database, selectModules(config));
       await database.close();
       process.stdout.write('migrations applied\n');

@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
+import type { Config } from '../config.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { CUSTOM_PLAN_MARK } from './plans.ts';
 
@@ -47,6 +48,17 @@ const INT8_OID = 20;
 const NUMERIC_OID = 1700;
 pg.types.setTypeParser(INT8_OID, (v) => Number(v));
 pg.types.setTypeParser(NUMERIC_OID, (v) => Number(v));
+
+/** The database the settings name: `bazaar start` and `bazaar migrate` open the same one the same way. */
+export function openConfiguredDatabase(config: Config): Promise<Database> {
+  return openDatabase({
+    url: config.DATABASE_URL,
+    dataDir: config.DATA_DIR,
+    poolSize: config.DATABASE_POOL_SIZE,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
+    localSocket: config.DATABASE_LOCAL_SOCKET,
+  });
+}
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
