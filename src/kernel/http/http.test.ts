@@ -12,6 +12,9 @@ const echo: BazaarModule = {
       schema: { body: Type.Object({ name: Type.String({ minLength: 1 }), quantity: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
     }, async (request) => request.body);
     app.get('/echo-query', async (request) => request.query);
+    app.get('/echo-limit', {
+      schema: { querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }) },
+    }, async (request) => request.query);
     app.get('/echo-path/:id', async (request) => request.params);
     app.delete('/echo-path/:id', async (request) => request.params);
     app.get('/database-away', async () => {
@@ -107,6 +110,22 @@ describe('HTTP conventions every endpoint shares', () => {
     expect(res.status).toBe(400);
     const paths = res.body.errors.map((e: { path: string }) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/name', '/quantity', '/extra']));
+  });
+
+  it('refuses numbers that coerce to infinity ("1e309") in a query or body with 400, and still coerces finite ones', async () => {
+    for (const limit of ['1e309', '-1e309']) {
+      const res = await t.get(`/api/v1/echo-limit?limit=${limit}`);
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ path: 'querystring:/limit', message: 'must be a finite number' }]);
+    }
+    expect((await t.get('/api/v1/echo-limit?limit=1e2')).body).toEqual({ limit: 100 });
+    expect((await t.get('/api/v1/echo-limit')).body).toEqual({ limit: 20 });
+    for (const quantity of ['1e309', '-1e309']) {
+      const res = await t.post('/api/v1/echo', { name: 'x', quantity });
+      expect(res.status).toBe(400);
+      expect(res.body.errors).toEqual([{ path: '/quantity', message: 'must be a finite number' }]);
+    }
+    expect((await t.post('/api/v1/echo', { name: 'x', quantity: '3' })).body).toEqual({ name: 'x', quantity: 3 });
   });
 
   it('rejects a body over 1 MB with 413', async () => {
