@@ -106,7 +106,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     db,
     logger,
     cache,
-    tokens: createTokenService(loadSigningKey(config), config.ACCESS_TOKEN_TTL_SECONDS),
+    // Revocations reach the other instances through the cache only when it is shared (Redis).
+    tokens: createTokenService(loadSigningKey(config), config.ACCESS_TOKEN_TTL_SECONDS, { sharedCache: config.REDIS_URL ? cache : undefined, logger }),
     secrets: createSecretBox(loadEncryptionKey(config)),
     ports,
     // Only a commit that wrote events needs a relay pass; the interval catches anything else.

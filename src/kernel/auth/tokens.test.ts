@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { Cache } from '../cache/cache.ts';
+import { createMemoryCache } from '../cache/memory-cache.ts';
+import { createRedisCache } from '../cache/redis-cache.ts';
 import { loadConfig } from '../config.ts';
 import { createTokenService, loadSigningKey } from './tokens.ts';
 
@@ -77,6 +80,74 @@ describe('access tokens', () => {
   it('keep only string roles', async () => {
     const token = await forge({ payload: { roles: ['seller', 42, { admin: true }] } });
     expect(await tokens.verifyAccess(token)).toEqual({ ...claims, roles: ['seller'] });
+  });
+});
+
+describe('refusing issued access tokens (sign-out, new password, role change, erasure)', () => {
+  const sessionA = { userId: 'user-a', roles: ['customer'], sessionId: 'session-a1' };
+  const otherSession = { ...sessionA, sessionId: 'session-a2' };
+  const otherUser = { userId: 'user-b', roles: ['customer'], sessionId: 'session-b1' };
+
+  it("refuses a session's tokens issued until then, even ones already verified, and nobody else's", async () => {
+    const service = createTokenService(key, 900);
+    const [mine, mySecond, theirs] = await Promise.all([service.signAccess(sessionA), service.signAccess(otherSession), service.signAccess(otherUser)]);
+    expect(await service.verifyAccess(mine)).toEqual(sessionA);
+    await service.refuseIssued({ sessionIds: [sessionA.sessionId] });
+    expect(await service.verifyAccess(mine)).toBeNull();
+    expect(await service.verifyAccess(mySecond)).toEqual(otherSession);
+    expect(await service.verifyAccess(theirs)).toEqual(otherUser);
+  });
+
+  it("refuses all of a user's tokens issued until then, and accepts the ones issued after (a refresh with new roles)", async () => {
+    const service = createTokenService(key, 900);
+    const before = await Promise.all([service.signAccess(sessionA), service.signAccess(otherSession)]);
+    await service.refuseIssued({ userId: sessionA.userId });
+    for (const token of before) expect(await service.verifyAccess(token)).toBeNull();
+    // Issued in the same second as the cut-off, yet after it: accepted.
+    const after = await service.signAccess({ ...sessionA, roles: ['customer', 'seller'] });
+    expect(await service.verifyAccess(after)).toEqual({ ...sessionA, roles: ['customer', 'seller'] });
+  });
+
+  it('refuses a token from before the cut-off that carries only the whole-second iat (issued by an older version)', async () => {
+    const service = createTokenService(key, 900);
+    const legacy = await forge({ sub: sessionA.userId, payload: { sid: sessionA.sessionId } });
+    expect(await service.verifyAccess(legacy)).not.toBeNull();
+    await service.refuseIssued({ sessionIds: [sessionA.sessionId] });
+    expect(await service.verifyAccess(legacy)).toBeNull();
+  });
+
+  it.each([
+    ['an in-process cache', () => createMemoryCache()],
+    ['Redis', () => createRedisCache(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `test:tokens:${randomBytes(4).toString('hex')}:`)],
+  ])("reaches another instance through a shared cache (%s) within a second", async (_name, open: () => Cache) => {
+    const shared = open();
+    try {
+      const here = createTokenService(key, 900, { sharedCache: shared });
+      const there = createTokenService(key, 900, { sharedCache: shared });
+      const token = await here.signAccess(sessionA);
+      expect(await there.verifyAccess(token)).toEqual(sessionA);
+      await here.refuseIssued({ sessionIds: [sessionA.sessionId] });
+      expect(await here.verifyAccess(token)).toBeNull();
+      await vi.waitFor(async () => expect(await there.verifyAccess(token)).toBeNull(), { timeout: 3_000, interval: 100 });
+      // A fresh instance learns of it on its first look.
+      expect(await createTokenService(key, 900, { sharedCache: shared }).verifyAccess(token)).toBeNull();
+    } finally {
+      await shared.deletePrefix('');
+      await shared.close();
+    }
+  });
+
+  it("still applies its own revocations, and accepts other tokens, when the shared cache is down", async () => {
+    const broken = createMemoryCache();
+    const failing = { ...broken, get: async () => { throw new Error('cache down'); }, set: async () => { throw new Error('cache down'); } } as Cache;
+    const warnings: string[] = [];
+    const logger = { warn: (_: unknown, message: string) => warnings.push(message) } as never;
+    const service = createTokenService(key, 900, { sharedCache: failing, logger });
+    const [mine, theirs] = await Promise.all([service.signAccess(sessionA), service.signAccess(otherUser)]);
+    await service.refuseIssued({ sessionIds: [sessionA.sessionId] });
+    expect(await service.verifyAccess(mine)).toBeNull();
+    expect(await service.verifyAccess(theirs)).toEqual(otherUser);
+    expect(warnings.length).toBeGreaterThan(0);
   });
 });
 

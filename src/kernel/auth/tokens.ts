@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { LRUCache } from 'lru-cache';
+import type { Logger } from 'pino';
+import type { Cache } from '../cache/cache.ts';
 import type { Config } from '../config.ts';
 import { loadOrCreateKeyFile } from '../crypto.ts';
 
@@ -12,8 +14,17 @@ export interface AccessClaims {
 
 export interface TokenService {
   signAccess(claims: AccessClaims): Promise<string>;
-  /** Returns null for any token that is not a valid, unexpired access token of ours. */
+  /**
+   * Returns null for any token that is not a valid, unexpired access token of ours, or that was
+   * issued before `refuseIssued` cut off its session or user.
+   */
   verifyAccess(token: string): Promise<AccessClaims | null>;
+  /**
+   * Refuses, from now on, the access tokens issued until now for these sessions (they ended: logout,
+   * a new password, erasure) or for this user (their roles changed: a refresh gets the new ones).
+   * At once on this instance; on the others within a second when the instances share a cache.
+   */
+  refuseIssued(until: { sessionIds?: readonly string[]; userId?: string }): Promise<void>;
   accessTtlSeconds: number;
 }
 
@@ -29,15 +40,32 @@ export function loadSigningKey(config: Config): Uint8Array {
   return loadOrCreateKeyFile(config.DATA_DIR, 'jwt-secret');
 }
 
-export function createTokenService(key: Uint8Array, accessTtlSeconds: number): TokenService {
+export function createTokenService(
+  key: Uint8Array,
+  accessTtlSeconds: number,
+  options: { sharedCache?: Cache; logger?: Logger } = {},
+): TokenService {
   // A signature check costs more than the rest of a cart request's own work (WebCrypto imports the key
-  // on every call). A token's validity never changes until it expires, so a token seen valid is trusted
-  // again until its `exp` without re-checking; entries are evicted by count, and checked for expiry on use.
-  const verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number }>({ max: 20_000 });
+  // on every call). A signature stays valid until the token expires, so a token seen valid is trusted
+  // again until its `exp` without re-checking (revocations are checked every time); entries are
+  // evicted by count, and checked for expiry on use.
+  const verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number; issuedAtMs: number }>({ max: 20_000 });
+  const revocations = createRevocations(accessTtlSeconds * 1000, options.sharedCache, options.logger);
+
+  async function refused(claims: AccessClaims, issuedAtMs: number): Promise<boolean> {
+    const [bySession, byUser] = await Promise.all([revocations.cutoff(`s:${claims.sessionId}`), revocations.cutoff(`u:${claims.userId}`)]);
+    return issuedAtMs <= Math.max(bySession, byUser);
+  }
+
   return {
     accessTtlSeconds,
+    async refuseIssued({ sessionIds = [], userId }) {
+      await revocations.refuse([...sessionIds.map((id) => `s:${id}`), ...(userId ? [`u:${userId}`] : [])], Date.now());
+    },
     async signAccess({ userId, roles, sessionId }) {
-      return new SignJWT({ roles, sid: sessionId, typ: 'access' })
+      // `iat` counts whole seconds; a revocation cut-off needs to tell a token issued just before it
+      // from the one a refresh issues just after.
+      return new SignJWT({ roles, sid: sessionId, typ: 'access', iat_ms: Date.now() })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(userId)
         .setIssuer(ISSUER)
@@ -48,7 +76,7 @@ export function createTokenService(key: Uint8Array, accessTtlSeconds: number): T
     async verifyAccess(token) {
       const known = verified.get(token);
       if (known) {
-        if (known.expiresAtMs > Date.now()) return known.claims;
+        if (known.expiresAtMs > Date.now()) return (await refused(known.claims, known.issuedAtMs)) ? null : known.claims;
         verified.delete(token);
         return null;
       }
@@ -57,11 +85,64 @@ export function createTokenService(key: Uint8Array, accessTtlSeconds: number): T
         if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return null;
         const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
         const claims = { userId: payload.sub, roles, sessionId: String(payload.sid ?? '') };
-        verified.set(token, { claims, expiresAtMs: payload.exp * 1000 });
-        return claims;
+        // A token without `iat_ms` counts as issued at the start of its `iat` second (or never, without one).
+        const issuedAtMs = typeof payload.iat_ms === 'number' ? payload.iat_ms : typeof payload.iat === 'number' ? payload.iat * 1000 : 0;
+        verified.set(token, { claims, expiresAtMs: payload.exp * 1000, issuedAtMs });
+        return (await refused(claims, issuedAtMs)) ? null : claims;
       } catch (error) {
         if (error instanceof joseErrors.JOSEError) return null;
         throw error;
+      }
+    },
+  };
+}
+
+/** How long another instance's revocation may take to reach this one (with a shared cache). */
+const RECHECK_MS = 1_000;
+
+/**
+ * Cut-offs (ms) before which access tokens of a session (`s:<id>`) or user (`u:<id>`) are refused,
+ * each kept as long as a token lives. This instance's own are kept apart from the general cache, so
+ * that no amount of other caching can evict one. With a shared cache (Redis) they are also written
+ * there, and other instances' are read from it at most once a second per key. When the shared cache
+ * cannot be read, only this instance's revocations apply (logged): refusing every token would sign
+ * every user out for the length of a cache outage.
+ */
+function createRevocations(ttlMs: number, shared: Cache | undefined, logger: Logger | undefined) {
+  const own = new LRUCache<string, number>({ max: 200_000, ttl: ttlMs });
+  const lookedUp = new LRUCache<string, number>({ max: 100_000, ttl: RECHECK_MS });
+  let warnedAt = 0;
+  const warn = (error: unknown, message: string) => {
+    if (Date.now() - warnedAt < 60_000) return;
+    warnedAt = Date.now();
+    logger?.warn({ err: error }, message);
+  };
+  return {
+    async cutoff(key: string): Promise<number> {
+      const mine = own.get(key) ?? 0;
+      if (!shared) return mine;
+      let theirs = lookedUp.get(key);
+      if (theirs === undefined) {
+        try {
+          theirs = (await shared.get<number>(`auth:refused:${key}`)) ?? 0;
+        } catch (error) {
+          warn(error, "token revocations could not be read from the shared cache; only this instance's apply");
+          theirs = 0;
+        }
+        lookedUp.set(key, theirs);
+      }
+      return Math.max(mine, theirs);
+    },
+    async refuse(keys: string[], at: number): Promise<void> {
+      for (const key of keys) {
+        own.set(key, Math.max(at, own.get(key) ?? 0));
+        lookedUp.delete(key);
+      }
+      if (!shared) return;
+      try {
+        await Promise.all(keys.map((key) => shared.set(`auth:refused:${key}`, at, ttlMs)));
+      } catch (error) {
+        warn(error, 'token revocations could not be written to the shared cache; other instances accept those tokens until they expire');
       }
     },
   };

@@ -132,6 +132,7 @@ export async function refresh(ctx: ModuleContext, refreshToken: string): Promise
     return { kind: 'rotated' as const, user, sessionId: token.sessionId, next };
   });
   if (outcome.kind === 'reused') {
+    await ctx.tokens.refuseIssued({ sessionIds: [outcome.token.sessionId] });
     ctx.logger.warn({ userId: outcome.token.userId, sessionId: outcome.token.sessionId }, 'refresh token reused; session revoked');
   }
   if (outcome.kind !== 'rotated') throw invalidRefreshToken();
@@ -139,12 +140,18 @@ export async function refresh(ctx: ModuleContext, refreshToken: string): Promise
   return { user, ...(await tokenPair(ctx, { userId: user.id, roles: user.roles, sessionId }, next)) };
 }
 
-/** Ends the session the refresh token belongs to, if it is the caller's. Always succeeds: logout is idempotent. */
+/**
+ * Ends the session the refresh token belongs to, if it is the caller's, and with it the session's
+ * access tokens. Always succeeds: logout is idempotent.
+ */
 export async function logOut(ctx: ModuleContext, principal: Principal, refreshToken: string): Promise<void> {
-  await ctx.transaction(async (tx) => {
+  const ended = await ctx.transaction(async (tx) => {
     const token = await store.findRefreshToken(tx, hashRefreshToken(refreshToken));
-    if (token && token.userId === principal.userId) await store.revokeSession(tx, token.sessionId, 'logout');
+    if (!token || token.userId !== principal.userId) return undefined;
+    await store.revokeSession(tx, token.sessionId, 'logout');
+    return token.sessionId;
   });
+  if (ended) await ctx.tokens.refuseIssued({ sessionIds: [ended] });
 }
 
 /** The record `principal` asked for: 404 when it does not exist or the caller may not see it. */
@@ -189,7 +196,8 @@ export async function updateUser(
     passwordHash = await hashPassword(patch.password, ctx.config.PASSWORD_HASH_COST);
   }
 
-  return ctx.transaction(async (tx) => {
+  let endedSessions: string[] = [];
+  const updated = await ctx.transaction(async (tx) => {
     try {
       await store.updateUser(tx, id, { name, email, passwordHash });
     } catch (error) {
@@ -197,7 +205,7 @@ export async function updateUser(
       throw error;
     }
     // A new password signs out every other device; the one that changed it stays signed in.
-    if (passwordHash) await store.revokeUserSessions(tx, id, 'password-changed', principal.userId === id ? principal.sessionId : undefined);
+    if (passwordHash) endedSessions = await store.revokeUserSessions(tx, id, 'password-changed', principal.userId === id ? principal.sessionId : undefined);
     const updated = await mustFindUser(tx, id);
     const changed = [
       ...(name !== undefined && name !== target.name ? ['name'] : []),
@@ -212,11 +220,14 @@ export async function updateUser(
     }
     return updated;
   });
+  if (endedSessions.length > 0) await ctx.tokens.refuseIssued({ sessionIds: endedSessions });
+  return updated;
 }
 
 export async function setUserRoles(ctx: ModuleContext, principal: Principal, id: string, wanted: readonly string[]): Promise<UserRecord> {
   const roles = orderRoles(wanted);
-  return ctx.transaction(async (tx) => {
+  let changed = false;
+  const user = await ctx.transaction(async (tx) => {
     // Admins first, then the target: every role change locks in this order, so two cannot deadlock.
     const admins = await store.lockActiveAdmins(tx);
     const target = await store.findUserById(tx, id, { forUpdate: true });
@@ -225,12 +236,16 @@ export async function setUserRoles(ctx: ModuleContext, principal: Principal, id:
     const previousRoles = target.roles;
     if (previousRoles.length === roles.length && previousRoles.every((r, i) => r === roles[i])) return target;
     await store.setRoles(tx, id, roles);
+    changed = true;
     // Granting seller opens a store under the user's name, so the seller directory knows them.
     if (roles.includes('seller') && !target.sellerProfile) await store.insertSellerProfile(tx, { userId: id, storeName: target.name });
     await ctx.publish<UserRolesChanged>(tx, { type: IdentityEvents.UserRolesChanged, aggregateId: id, data: { userId: id, roles, previousRoles } });
     await ctx.audit(tx, { ...actorOf(principal), action: 'user.roles.changed', targetType: 'user', targetId: id, details: { from: previousRoles, to: roles } });
     return mustFindUser(tx, id);
   });
+  // Tokens carry roles: the user's current ones stop working, and a refresh issues them with the new roles.
+  if (changed) await ctx.tokens.refuseIssued({ userId: id });
+  return user;
 }
 
 /**
@@ -251,6 +266,7 @@ export async function deleteUser(ctx: ModuleContext, principal: Principal, id: s
       await ctx.audit(tx, { ...actorOf(principal), action: 'user.deleted', targetType: 'user', targetId: id });
     }
   });
+  await ctx.tokens.refuseIssued({ userId: id });
 }
 
 /** Everything identity holds about a user, secrets excepted (GDPR access request). */

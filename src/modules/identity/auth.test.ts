@@ -234,8 +234,12 @@ describe('refresh tokens and sign-out', () => {
     const replay = await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken });
     expect(replay.status).toBe(401);
     expect(replay.body.type).toMatch(/\/invalid-refresh-token$/);
-    // The legitimate holder's newest token belonged to the same family, so it is dead too.
+    // The legitimate holder's newest token belonged to the same family, so it is dead too, and so is
+    // every access token the session issued.
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: latest })).status).toBe(401);
+    expect((await t.get('/api/v1/users/me', { token: rotated.body.accessToken })).status).toBe(401);
+    expect((await t.get('/api/v1/users/me', { token: user.accessToken })).status).toBe(401);
+    expect((await t.get('/api/v1/users/me', { token: otherDevice.accessToken })).status).toBe(200);
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: otherDevice.refreshToken })).status).toBe(200);
   });
 
@@ -259,11 +263,21 @@ describe('refresh tokens and sign-out', () => {
     expect(days).toBeLessThanOrEqual(30);
   });
 
-  it('signs out: 204, and that session can no longer refresh', async () => {
+  it("signs out: 204, and that session can no longer refresh, nor use its access tokens; the user's other sessions can", async () => {
     const user = await signUp(t);
-    const res = await t.post('/api/v1/auth/logout', { refreshToken: user.refreshToken }, { token: user.accessToken });
+    const phone = await logIn(t, user.email, user.password);
+    const refreshed = await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken });
+    const res = await t.post('/api/v1/auth/logout', { refreshToken: refreshed.body.refreshToken }, { token: refreshed.body.accessToken });
     expect(res.status).toBe(204);
-    expect((await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(401);
+    expect((await t.post('/api/v1/auth/refresh', { refreshToken: refreshed.body.refreshToken })).status).toBe(401);
+    for (const token of [user.accessToken, refreshed.body.accessToken]) {
+      const after = await t.get('/api/v1/users/me', { token });
+      expect(after.status).toBe(401);
+      expect(after.body.type).toMatch(/\/unauthorized$/);
+    }
+    expect((await t.get('/api/v1/users/me', { token: phone.accessToken })).status).toBe(200);
+    // Signing out again with the dead token is refused like any other invalid token.
+    expect((await t.post('/api/v1/auth/logout', { refreshToken: refreshed.body.refreshToken }, { token: refreshed.body.accessToken })).status).toBe(401);
   });
 
   it("needs a signed-in caller, and cannot end someone else's session", async () => {

@@ -68,8 +68,12 @@ describe('erasure', () => {
     expect((await t.post('/api/v1/auth/login', { email: `deleted+${user.id}@invalid`, password: user.password })).status).toBe(401);
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: phone.refreshToken })).status).toBe(401);
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(401);
-    // The access token lives until it expires, but it no longer reaches the account.
-    expect((await t.get('/api/v1/users/me', { token: user.accessToken })).status).toBe(404);
+    // Every access token of the account stops working at once, on every device.
+    for (const token of [user.accessToken, phone.accessToken]) {
+      const res = await t.get('/api/v1/users/me', { token });
+      expect(res.status).toBe(401);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+    }
 
     const [event] = await recorder.waitFor(t, IdentityEvents.UserDeleted, user.id);
     expect(event!.data).toEqual({ userId: user.id });

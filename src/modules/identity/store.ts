@@ -249,11 +249,14 @@ export async function revokeSession(tx: Db, sessionId: string, reason: string): 
     where id = ${sessionId} and revoked_at is null`.execute(tx);
 }
 
-export async function revokeUserSessions(tx: Db, userId: string, reason: string, exceptSessionId?: string): Promise<void> {
-  await sql`
+/** Returns the sessions it revoked. */
+export async function revokeUserSessions(tx: Db, userId: string, reason: string, exceptSessionId?: string): Promise<string[]> {
+  const { rows } = await sql<{ id: string }>`
     update identity.sessions set revoked_at = now(), revoked_reason = ${reason}
     where user_id = ${userId} and revoked_at is null
-      ${exceptSessionId && isUuid(exceptSessionId) ? sql`and id <> ${exceptSessionId}` : sql``}`.execute(tx);
+      ${exceptSessionId && isUuid(exceptSessionId) ? sql`and id <> ${exceptSessionId}` : sql``}
+    returning id`.execute(tx);
+  return rows.map((r) => r.id);
 }
 
 export async function listSessions(db: Db, userId: string) {

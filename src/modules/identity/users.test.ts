@@ -5,9 +5,10 @@ import { identityModule } from './index.ts';
 
 let t: TestApp;
 let adminToken: string;
+let adminId: string;
 beforeAll(async () => {
   t = await startTestApp(fastHashingEnv, { modules: [identityModule] });
-  adminToken = (await userWithRoles(t, ['admin'])).accessToken;
+  ({ accessToken: adminToken, id: adminId } = await userWithRoles(t, ['admin']));
 });
 afterAll(() => t.close());
 
@@ -102,8 +103,12 @@ describe('changing a user', () => {
     const weak = await t.patch(`/api/v1/users/${user.id}`, { password: 'short1', currentPassword: user.password }, { token: user.accessToken });
     expect(weak.status).toBe(400);
 
+    expect((await t.get('/api/v1/users/me', { token: laptop.accessToken })).status).toBe(200);
     const changed = await t.patch(`/api/v1/users/${user.id}`, { password: newPassword, currentPassword: user.password }, { token: user.accessToken });
     expect(changed.status).toBe(200);
+    // The other device is out at once, its access token too; the device that changed it stays in.
+    expect((await t.get('/api/v1/users/me', { token: laptop.accessToken })).status).toBe(401);
+    expect((await t.get('/api/v1/users/me', { token: user.accessToken })).status).toBe(200);
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: laptop.refreshToken })).status).toBe(401);
     expect((await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken })).status).toBe(200);
     expect((await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).status).toBe(401);
@@ -132,18 +137,24 @@ describe('changing a user', () => {
 });
 
 describe('roles', () => {
-  it('lets an admin replace roles: 200 user, audited, and the next token carries them', async () => {
+  it('lets an admin replace roles: 200 user, audited; tokens with the old roles stop working and a refresh carries the new ones', async () => {
     const admin = await userWithRoles(t, ['admin']);
     const user = await signUp(t);
     const res = await t.put(`/api/v1/admin/users/${user.id}/roles`, { roles: ['warehouse_staff', 'customer'] }, { token: admin.accessToken });
     expect(res.status).toBe(200);
     expect(res.body.roles).toEqual(['customer', 'warehouse_staff']);
 
+    expect((await t.get('/api/v1/users/me', { token: user.accessToken })).status).toBe(401);
     const refreshed = await t.post('/api/v1/auth/refresh', { refreshToken: user.refreshToken });
     expect(await t.app.ctx.tokens.verifyAccess(refreshed.body.accessToken)).toMatchObject({ roles: ['customer', 'warehouse_staff'] });
-
+    expect((await t.get('/api/v1/users/me', { token: refreshed.body.accessToken })).status).toBe(200);
     const [entry] = await auditEntries(`targetId=${user.id}&action=user.roles.changed`);
     expect(entry).toMatchObject({ actorId: admin.id, details: { from: ['customer'], to: ['customer', 'warehouse_staff'] } });
+
+    // Demoted again: the user's refreshed token stops working; the admin's own, untouched, still works.
+    expect((await t.put(`/api/v1/admin/users/${user.id}/roles`, { roles: ['customer'] }, { token: admin.accessToken })).status).toBe(200);
+    expect((await t.get('/api/v1/users/me', { token: refreshed.body.accessToken })).status).toBe(401);
+    expect((await t.get('/api/v1/users/me', { token: admin.accessToken })).status).toBe(200);
   });
 
   it('opens a store for a user who is granted the seller role', async () => {
@@ -179,16 +190,17 @@ describe('roles', () => {
 
 describe('the last admin', () => {
   it('cannot lose the admin role, so someone can always grant it', async () => {
-    // Demote every admin but one (the tokens keep working: roles in a JWT last until it expires).
+    // Every admin but the one behind adminToken (which later tests use) is demoted, by that one.
     const list = await t.get('/api/v1/admin/users?limit=100', { token: adminToken });
-    const admins = list.body.items.filter((u: { roles: string[] }) => u.roles.includes('admin'));
-    for (const admin of admins.slice(1)) {
+    const others = list.body.items.filter((u: { id: string; roles: string[] }) => u.roles.includes('admin') && u.id !== adminId);
+    for (const admin of others) {
       expect((await t.put(`/api/v1/admin/users/${admin.id}/roles`, { roles: ['customer'] }, { token: adminToken })).status).toBe(200);
     }
-    const last = await t.put(`/api/v1/admin/users/${admins[0].id}/roles`, { roles: ['customer'] }, { token: adminToken });
+    const last = await t.put(`/api/v1/admin/users/${adminId}/roles`, { roles: ['customer'] }, { token: adminToken });
     expect(last.status).toBe(409);
     expect(last.body.type).toMatch(/\/last-admin$/);
-    expect((await t.put(`/api/v1/admin/users/${admins[0].id}/roles`, { roles: ['admin', 'seller'] }, { token: adminToken })).status).toBe(200);
+    // Nothing changed, so the last admin's token still works.
+    expect((await t.get('/api/v1/admin/users?limit=1', { token: adminToken })).status).toBe(200);
   });
 });
 
