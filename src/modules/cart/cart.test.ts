@@ -498,6 +498,32 @@ describe('cart', () => {
       expect((await t.get('/api/v1/cart', asGuest(token))).body.items).toEqual([expect.objectContaining({ quantity: 1 })]);
     });
 
+    it('holds at most 100 different items: a new one then gets 409 cart-full, more of one already there still goes in', async () => {
+      const wide = await product(t, shop, { name: 'Hundred-colour pen', prices: Array.from({ length: 100 }, () => 300), stock: 50 });
+      const buyer = await customer(t);
+      const add = (body: { productId: string; variantId?: string; quantity: number }, as: { token: string } | ReturnType<typeof asGuest> = { token: buyer.token }) =>
+        t.post('/api/v1/cart/items', body, as);
+      for (const variant of wide.variants) expect((await add({ productId: wide.id, variantId: variant.id, quantity: 1 })).status).toBe(201);
+
+      const refused = await add({ productId: mug.id, quantity: 1 });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ type: expect.stringMatching(/\/cart-full$/), limit: 100 });
+      const more = await add({ productId: wide.id, variantId: wide.variants[0]!.id, quantity: 2 });
+      expect(more.status).toBe(201);
+      expect(more.body.items).toHaveLength(100);
+      expect(more.body.items.find((i: any) => i.variantId === wide.variants[0]!.id).quantity).toBe(3);
+
+      // A guest cart merged on sign-in keeps every line, even past the limit; a new line is then refused.
+      const guest = await guestWith({ productId: mug.id, quantity: 1 });
+      const merged = await t.get('/api/v1/cart', { token: buyer.token, headers: { 'x-cart-token': guest } });
+      expect(merged.body.items).toHaveLength(101);
+      expect((await add({ productId: mug.id, variantId: mug.variants[1]!.id, quantity: 1 })).status).toBe(409);
+
+      // Below the limit again, a new line goes in.
+      for (const item of merged.body.items.slice(0, 2)) expect((await t.delete(`/api/v1/cart/items/${item.id}`, { token: buyer.token })).status).toBe(200);
+      expect((await add({ productId: mug.id, variantId: mug.variants[1]!.id, quantity: 1 })).status).toBe(201);
+    });
+
     it('rejects a token that is not a valid access token with 401, whatever cart token comes with it', async () => {
       const res = await t.get('/api/v1/cart', { headers: { authorization: 'Bearer nonsense', 'x-cart-token': 'x' } });
       expect(res.status).toBe(401);

@@ -7,6 +7,7 @@ import type { ModuleContext } from '../../kernel/module.ts';
 import type { CartPort } from './contract.ts';
 import { hashCartToken, looksLikeCartToken } from './cart-tokens.ts';
 import {
+  MAX_CART_LINES,
   MAX_LINE_QUANTITY,
   priceLines,
   quoteLinesOf,
@@ -189,6 +190,7 @@ export function createCarts(ctx: ModuleContext) {
         result = await store.addToLine(ctx.db, { cartId: cart.id }, line, available);
       }
       if (!result.added) {
+        if (result.full) throw conflict('cart-full', `A cart holds at most ${MAX_CART_LINES} different items; remove some first`, { limit: MAX_CART_LINES });
         const requested = result.quantity + input.quantity;
         if (requested > MAX_LINE_QUANTITY && requested <= available) {
           throw conflict('line-quantity-limit', `At most ${MAX_LINE_QUANTITY} of one item per cart`, { limit: MAX_LINE_QUANTITY });

@@ -9,6 +9,14 @@ import type { QuoteLine } from '../promotions/contract.ts';
 /** Per line; more than this is not a shopper's cart, and it keeps totals far from overflow. */
 export const MAX_LINE_QUANTITY = 9999;
 
+/**
+ * Distinct lines a cart may hold, as many as one order may (POST /orders takes at most 100 items).
+ * Every cart read prices every line, so an unbounded cart would let one client make each of its
+ * requests as costly as it likes. A guest cart merged on sign-in may take a cart past it (nothing a
+ * shopper put in is dropped); adding a new line is then refused until lines are removed.
+ */
+export const MAX_CART_LINES = 100;
+
 export interface CartItemRecord {
   id: string;
   productId: string;

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
 import { newId } from '../../kernel/ids.ts';
-import { MAX_LINE_QUANTITY, type CartItemRecord } from './service.ts';
+import { MAX_CART_LINES, MAX_LINE_QUANTITY, type CartItemRecord } from './service.ts';
 
 export interface CartRecord {
   id: string;
@@ -101,7 +101,7 @@ export async function addToLine(
   target: CartSelector,
   line: Omit<CartItemRecord, 'id'>,
   maxTotal: number,
-): Promise<{ cart: CartRecord | undefined; added: boolean; quantity: number; items: CartItemRecord[] }> {
+): Promise<{ cart: CartRecord | undefined; added: boolean; quantity: number; items: CartItemRecord[]; full: boolean }> {
   const cap = Math.min(maxTotal, MAX_LINE_QUANTITY);
   const where =
     'cartId' in target
@@ -120,6 +120,8 @@ export async function addToLine(
              ${line.seenCurrency}, ${line.name}, ${line.sku}, ${JSON.stringify(line.options)}::jsonb
       from cart
       where ${line.quantity}::int <= ${cap}::int and cart.currency = ${line.seenCurrency}
+        and ((select count(*) from cart.items i where i.cart_id = cart.id) < ${MAX_CART_LINES}
+             or exists (select 1 from cart.items i where i.cart_id = cart.id and i.variant_id = ${line.variantId}))
       on conflict (cart_id, variant_id) do update
         set quantity = cart.items.quantity + excluded.quantity,
             seen_unit_price = excluded.seen_unit_price, seen_currency = excluded.seen_currency,
@@ -139,13 +141,13 @@ export async function addToLine(
     from cart left join lines on true
     order by lines.created_at, lines.id`.execute(db);
   const first = rows[0];
-  if (!first) return { cart: undefined, added: false, quantity: 0, items: [] };
+  if (!first) return { cart: undefined, added: false, quantity: 0, items: [], full: false };
   const cart: CartRecord = { id: first.the_cart_id, userId: first.the_user_id, currency: first.the_currency, couponCode: first.the_coupon_code };
   const present = rows.filter((r) => r.id !== null);
   const items = present.map(toItem);
   const written = present.find((r) => r.written);
   const current = written ?? present.find((r) => r.variant_id === line.variantId);
-  return { cart, added: !!written, quantity: current?.quantity ?? 0, items };
+  return { cart, added: !!written, quantity: current?.quantity ?? 0, items, full: !written && !current && items.length >= MAX_CART_LINES };
 }
 
 export async function setLineQuantity(db: Db, cartId: string, itemId: string, quantity: number, seen: { unitPrice: number; currency: string } | null): Promise<void> {
