@@ -304,6 +304,24 @@ describe('saved cards', () => {
     expect((await shop.t.get('/api/v1/payment-methods', { token: buyer.token })).body.items).toEqual([]);
   });
 
+  it('keeps at most 20 cards per user, even when saves race: the rest get 409 too-many-payment-methods', async () => {
+    const buyer = await person(shop.t);
+    const save = () => shop.t.post('/api/v1/payment-methods', { token: 'pm_card_visa' }, { token: buyer.token });
+    for (let i = 0; i < 18; i++) expect((await save()).status).toBe(201);
+    // Three at once for the last two places: the count is taken under a lock, so exactly two get in.
+    const racing = await Promise.all([save(), save(), save()]);
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 201, 409]);
+    const refused = racing.find((r) => r.status === 409)!;
+    expect(refused.body).toMatchObject({ type: expect.stringMatching(/\/too-many-payment-methods$/), limit: 20 });
+    const wallet = (await shop.t.get('/api/v1/payment-methods', { token: buyer.token })).body.items;
+    expect(wallet).toHaveLength(20);
+    expect((await save()).status).toBe(409);
+    expect((await shop.t.delete(`/api/v1/payment-methods/${wallet[0].id}`, { token: buyer.token })).status).toBe(204);
+    expect((await save()).status).toBe(201);
+    // Another user's wallet is their own.
+    expect((await shop.t.post('/api/v1/payment-methods', { token: 'pm_card_visa' }, { token: (await person(shop.t)).token })).status).toBe(201);
+  });
+
   it('refuses a token the gateway does not know (422) or that is malformed (400)', async () => {
     const buyer = await person(shop.t);
     const unknown = await shop.t.post('/api/v1/payment-methods', { token: 'pm_card_nope' }, { token: buyer.token });

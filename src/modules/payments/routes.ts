@@ -340,10 +340,16 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
         summary: "Save a card from the gateway's token; only the brand, last 4 digits and expiry are kept readable",
         security: bearer,
         body: Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_]{1,255}$' }) }, { additionalProperties: false }),
-        response: { 201: SavedMethod, ...errorResponses(400, 401, 422, 503) },
+        response: { 201: SavedMethod, ...errorResponses(400, 401, 409, 422, 503) },
       },
     }, async (request, reply) => {
       const { userId } = principalOf(request);
+      const walletFull = () =>
+        conflict('too-many-payment-methods', `You can keep at most ${store.MAX_SAVED_METHODS_PER_USER} cards; forget one first`, {
+          limit: store.MAX_SAVED_METHODS_PER_USER,
+        });
+      // Checked before the gateway is asked too, so a full wallet costs no provider call.
+      if ((await store.countSavedMethods(ctx.db, userId)) >= store.MAX_SAVED_METHODS_PER_USER) throw walletFull();
       let saved;
       try {
         saved = await callProvider(deps.policy(), () => deps.provider().saveCard(request.body.token));
@@ -364,6 +370,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
           ...saved.card,
         }),
       );
+      if (!method) throw walletFull();
       return reply.status(201).send(savedMethodView(method));
     });
 

@@ -5,7 +5,7 @@ import type { Db } from '../../kernel/db/database.ts';
 import { migrateSchema } from '../../kernel/db/migrations.ts';
 import { newId } from '../../kernel/ids.ts';
 import { paymentsMigrations } from './migrations.ts';
-import { settleCharges } from './store.ts';
+import { insertSavedMethod, MAX_SAVED_METHODS_PER_USER, settleCharges } from './store.ts';
 
 let testDb: TestDatabase;
 let db: Db;
@@ -66,5 +66,25 @@ describe('settling charges', () => {
     // Already settled: settling again changes nothing and answers nothing.
     const again = await db.transaction().execute((tx) => settleCharges(tx, [{ id: a, outcome: { kind: 'failed', declineCode: 'x', message: 'x' } }]));
     expect(again.size).toBe(0);
+  });
+});
+
+describe('saved cards', () => {
+  const card = (userId: string) => ({ id: newId(), userId, provider: 'test', tokenEnc: 'v1.sealed', brand: 'visa', last4: '4242', expMonth: 12, expYear: 2034 });
+
+  it('lets a save that waits on another one see it: never more than the limit, however they interleave', async () => {
+    const userId = newId();
+    for (let i = 0; i < MAX_SAVED_METHODS_PER_USER - 1; i++) expect(await db.transaction().execute((tx) => insertSavedMethod(tx, card(userId)))).toBeDefined();
+    let second: Promise<unknown> | undefined;
+    await db.transaction().execute(async (tx) => {
+      expect(await insertSavedMethod(tx, card(userId))).toBeDefined();
+      // Another save starts while this one has not committed; on PostgreSQL it must wait and then count
+      // this card (on PGlite transactions run one at a time, so it starts after the commit anyway).
+      second = db.transaction().execute((other) => insertSavedMethod(other, card(userId)));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    });
+    expect(await second).toBeUndefined();
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from payments.payment_methods where user_id = ${userId}`.execute(db);
+    expect(rows[0]!.n).toBe(MAX_SAVED_METHODS_PER_USER);
   });
 });

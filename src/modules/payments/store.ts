@@ -404,12 +404,26 @@ const toMethod = (r: Record<string, any>): SavedMethodRecord => ({
   createdAt: new Date(r.created_at),
 });
 
-export async function insertSavedMethod(tx: Db, m: Omit<SavedMethodRecord, 'createdAt'>): Promise<SavedMethodRecord> {
+/** Cards one user may keep: a wallet, not a store of every card ever tried. */
+export const MAX_SAVED_METHODS_PER_USER = 20;
+
+export async function countSavedMethods(db: Db, userId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`select count(*)::int as n from payments.payment_methods where user_id = ${userId}`.execute(db);
+  return rows[0]!.n;
+}
+
+/**
+ * Saves the card unless the user already keeps MAX_SAVED_METHODS_PER_USER (then undefined). A lock
+ * per user makes two saves at once agree on the count.
+ */
+export async function insertSavedMethod(tx: Db, m: Omit<SavedMethodRecord, 'createdAt'>): Promise<SavedMethodRecord | undefined> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`payments.saved-methods:${m.userId}`}, 0))`.execute(tx);
   const { rows } = await sql<Record<string, any>>`
     insert into payments.payment_methods (id, user_id, provider, token_enc, brand, last4, exp_month, exp_year)
-    values (${m.id}, ${m.userId}, ${m.provider}, ${m.tokenEnc}, ${m.brand}, ${m.last4}, ${m.expMonth}, ${m.expYear})
+    select ${m.id}, ${m.userId}, ${m.provider}, ${m.tokenEnc}, ${m.brand}, ${m.last4}, ${m.expMonth}, ${m.expYear}
+    where (select count(*) from payments.payment_methods where user_id = ${m.userId}) < ${MAX_SAVED_METHODS_PER_USER}
     returning *`.execute(tx);
-  return toMethod(rows[0]!);
+  return rows[0] ? toMethod(rows[0]) : undefined;
 }
 
 export async function savedMethodsOf(db: Db, userId: string): Promise<SavedMethodRecord[]> {
