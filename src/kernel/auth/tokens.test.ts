@@ -103,9 +103,23 @@ describe('refusing issued access tokens (sign-out, new password, role change, er
     const before = await Promise.all([service.signAccess(sessionA), service.signAccess(otherSession)]);
     await service.refuseIssued({ userId: sessionA.userId });
     for (const token of before) expect(await service.verifyAccess(token)).toBeNull();
-    // Issued in the same second as the cut-off, yet after it: accepted.
+    // Issued in the same second as the cut-off (even the same millisecond), yet after it: accepted.
     const after = await service.signAccess({ ...sessionA, roles: ['customer', 'seller'] });
     expect(await service.verifyAccess(after)).toEqual({ ...sessionA, roles: ['customer', 'seller'] });
+  });
+
+  it('tells tokens signed just before a cut-off from those signed just after, within one millisecond', async () => {
+    const service = createTokenService(key, 900);
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    try {
+      const before = await service.signAccess(sessionA);
+      await service.refuseIssued({ sessionIds: [sessionA.sessionId] });
+      const after = await service.signAccess(sessionA);
+      expect(await service.verifyAccess(before)).toBeNull();
+      expect(await service.verifyAccess(after)).toEqual(sessionA);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a token from before the cut-off that carries only the whole-second iat (issued by an older version)', async () => {

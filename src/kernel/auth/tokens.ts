@@ -51,6 +51,8 @@ export function createTokenService(
   // evicted by count, and checked for expiry on use.
   const verified = new LRUCache<string, { claims: AccessClaims; expiresAtMs: number; issuedAtMs: number }>({ max: 20_000 });
   const revocations = createRevocations(accessTtlSeconds * 1000, options.sharedCache, options.logger);
+  // A token signed here after a cut-off must count as issued after it, even within the same millisecond.
+  let latestCutoffMs = 0;
 
   async function refused(claims: AccessClaims, issuedAtMs: number): Promise<boolean> {
     const [bySession, byUser] = await Promise.all([revocations.cutoff(`s:${claims.sessionId}`), revocations.cutoff(`u:${claims.userId}`)]);
@@ -60,12 +62,14 @@ export function createTokenService(
   return {
     accessTtlSeconds,
     async refuseIssued({ sessionIds = [], userId }) {
-      await revocations.refuse([...sessionIds.map((id) => `s:${id}`), ...(userId ? [`u:${userId}`] : [])], Date.now());
+      const at = Date.now();
+      latestCutoffMs = Math.max(latestCutoffMs, at);
+      await revocations.refuse([...sessionIds.map((id) => `s:${id}`), ...(userId ? [`u:${userId}`] : [])], at);
     },
     async signAccess({ userId, roles, sessionId }) {
       // `iat` counts whole seconds; a revocation cut-off needs to tell a token issued just before it
       // from the one a refresh issues just after.
-      return new SignJWT({ roles, sid: sessionId, typ: 'access', iat_ms: Date.now() })
+      return new SignJWT({ roles, sid: sessionId, typ: 'access', iat_ms: Math.max(Date.now(), latestCutoffMs + 1) })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(userId)
         .setIssuer(ISSUER)
