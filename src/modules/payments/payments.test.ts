@@ -222,6 +222,23 @@ describe('refunds', () => {
     expect(nothingLeft.status).toBe(409);
   });
 
+  it('never refunds more than was captured, even when refunds race: of five at once for 40 % each, exactly two go through', async () => {
+    const buyer = await person(shop.t);
+    const { order, payment } = await paidOrder(buyer, 5000, 2);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        shop.t.post(`/api/v1/payments/${payment.id}/refunds`, { amount: { amount: 2000, currency: 'USD' }, reason: `race ${i}` }, { token: shop.admin.token }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 409, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) expect(refused.body.refundable).toBeLessThanOrEqual(1000);
+    for (const accepted of answers.filter((a) => a.status === 201)) expect((await refundSettles(accepted.body.id)).status).toBe('succeeded');
+    const [after] = await paymentsOf(order.id);
+    expect(after.refunded.amount).toBe(4000);
+    const charge = [...shop.gateway.charges.values()].find((c) => c.idempotencyKey === payment.id)!;
+    expect(charge.refunded).toBe(4000);
+  });
+
   it('refunds a delivered order to store credit at once; the order ends refunded and nothing goes back on the shelf', async () => {
     const buyer = await person(shop.t);
     const { product: p, order, payment } = await paidOrder(buyer, 2500, 2);
