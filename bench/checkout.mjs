@@ -19,6 +19,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { requestJson } from './http.mjs';
+import { closedLoop, percentile } from './loop.mjs';
 import { machine, machineCpuSeconds } from './machine.mjs';
 
 const args = process.argv.slice(2);
@@ -119,12 +120,6 @@ async function measured(pid, run) {
   return result;
 }
 
-const percentile = (values, p) => {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] * 10) / 10;
-};
-
 const address = { name: 'Bench Buyer', line1: '1 Load St', city: 'Testville', postalCode: '12345', country: 'US' };
 
 async function setup() {
@@ -147,30 +142,6 @@ async function setup() {
   return { admin, seller, category, products, buyers };
 }
 
-async function closedLoop(workers, fn, ms = duration) {
-  const latencies = [];
-  let errors = 0;
-  const errorKinds = {};
-  const end = Date.now() + ms;
-  await Promise.all(
-    Array.from({ length: workers }, async (_, w) => {
-      let i = 0;
-      while (Date.now() < end) {
-        const started = performance.now();
-        try {
-          await fn(w, i++, latencies);
-          latencies.push(performance.now() - started);
-        } catch (error) {
-          errors++;
-          const kind = error?.cause?.code ?? error?.message ?? String(error);
-          errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
-        }
-      }
-    }),
-  );
-  return { count: latencies.length, perSecond: Math.round((latencies.length / ms) * 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors, ...(errors > 0 ? { errorKinds } : {}) };
-}
-
 async function main() {
   await freshDatabase();
   const server = await startServer();
@@ -184,8 +155,8 @@ async function main() {
       if (res.status !== 201) throw new Error(`${res.status} ${res.body?.type ?? ''}`);
     };
     if (phases.has('add')) {
-      await closedLoop(buyersCount, addOnce, warmup);
-      results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, addOnce));
+      await closedLoop(buyersCount, warmup, addOnce);
+      results.addToCart = await measured(server.pid, () => closedLoop(buyersCount, duration, addOnce));
       console.log('add to cart', results.addToCart);
     }
 
@@ -214,10 +185,10 @@ async function main() {
       toPaid.push(performance.now() - placedAt);
     };
     if (phases.has('checkout')) {
-    await closedLoop(buyersCount, checkoutOnce, warmup);
+    await closedLoop(buyersCount, warmup, checkoutOnce);
     toPaid = [];
     // serverCpuMsPerOp here includes the wait until paid.
-    results.checkout = await measured(server.pid, () => closedLoop(buyersCount, checkoutOnce));
+    results.checkout = await measured(server.pid, () => closedLoop(buyersCount, duration, checkoutOnce));
     results.checkout.orderToPaidP50 = percentile(toPaid, 50);
     results.checkout.orderToPaidP99 = percentile(toPaid, 99);
     console.log('checkout', results.checkout);

@@ -17,14 +17,17 @@ export async function machine(databaseUrl = process.env.DATABASE_ADMIN_URL ?? 'p
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const setting = async (name) => (await client.query('select current_setting($1) as value', [name])).rows[0].value;
+    const { rows } = await client.query(
+      "select current_setting('server_version') as postgres, current_setting('synchronous_commit') as synchronous_commit, current_setting('fsync') as fsync, current_setting('shared_buffers') as shared_buffers, current_setting('autovacuum') as autovacuum",
+    );
+    const { postgres, ...postgresSettings } = rows[0];
     return {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: os.cpus().length,
       memoryGiB: Math.round(os.totalmem() / 2 ** 30),
       node: process.version,
-      postgres: await setting('server_version'),
-      postgresSettings: { synchronous_commit: await setting('synchronous_commit'), fsync: await setting('fsync'), shared_buffers: await setting('shared_buffers'), autovacuum: await setting('autovacuum') },
+      postgres,
+      postgresSettings,
     };
   } finally {
     await client.end();

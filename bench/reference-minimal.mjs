@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { requestJson } from './http.mjs';
+import { closedLoop } from './loop.mjs';
 import { machine, machineCpuSeconds } from './machine.mjs';
 
 const args = process.argv.slice(2);
@@ -105,28 +106,17 @@ async function main() {
     }
   }
 
-  const loop = async (ms, fn) => {
-    const latencies = [];
-    const end = Date.now() + ms;
-    await Promise.all(
-      Array.from({ length: clients }, async (_, c) => {
-        for (let i = 0; Date.now() < end; i++) {
-          const started = performance.now();
-          const res = await fn(c, i);
-          if (res.status !== 201 && res.status !== 200) throw new Error(`status ${res.status}`);
-          latencies.push(performance.now() - started);
-        }
-      }),
-    );
-    return latencies;
-  };
   const measure = async (fn) => {
-    await loop(warmup, fn);
+    const call = async (c, i) => {
+      const res = await fn(c, i);
+      if (res.status !== 201 && res.status !== 200) throw new Error(`status ${res.status}`);
+    };
+    await closedLoop(clients, warmup, call);
     const cpuBefore = machineCpuSeconds();
-    const latencies = (await loop(duration, fn)).sort((a, b) => a - b);
+    const { count, perSecond, p50, p99, errors } = await closedLoop(clients, duration, call);
     const cpu = machineCpuSeconds() - cpuBefore;
-    const at = (p) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] * 10) / 10;
-    return { perSecond: Math.round((latencies.length / duration) * 1000), p50: at(0.5), p99: at(0.99), machineCpuMsPerOp: Math.round((cpu * 10000) / latencies.length) / 10 };
+    if (errors > 0) throw new Error(`${errors} requests failed`);
+    return { perSecond, p50, p99, machineCpuMsPerOp: Math.round((cpu * 10000) / count) / 10 };
   };
 
   const results = { date: new Date().toISOString(), clients, durationSeconds: duration / 1000, machine: await machine() };
