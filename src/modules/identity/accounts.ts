@@ -196,8 +196,7 @@ export async function updateUser(
     passwordHash = await hashPassword(patch.password, ctx.config.PASSWORD_HASH_COST);
   }
 
-  let endedSessions: string[] = [];
-  const updated = await ctx.transaction(async (tx) => {
+  const { updated, endedSessions } = await ctx.transaction(async (tx) => {
     try {
       await store.updateUser(tx, id, { name, email, passwordHash });
     } catch (error) {
@@ -205,7 +204,7 @@ export async function updateUser(
       throw error;
     }
     // A new password signs out every other device; the one that changed it stays signed in.
-    if (passwordHash) endedSessions = await store.revokeUserSessions(tx, id, 'password-changed', principal.userId === id ? principal.sessionId : undefined);
+    const endedSessions = passwordHash ? await store.revokeUserSessions(tx, id, 'password-changed', principal.userId === id ? principal.sessionId : undefined) : [];
     const updated = await mustFindUser(tx, id);
     const changed = [
       ...(name !== undefined && name !== target.name ? ['name'] : []),
@@ -218,7 +217,7 @@ export async function updateUser(
     if (isActingOnOther(principal, id) && changed.length > 0) {
       await ctx.audit(tx, { ...actorOf(principal), action: 'user.updated', targetType: 'user', targetId: id, details: { fields: changed } });
     }
-    return updated;
+    return { updated, endedSessions };
   });
   if (endedSessions.length > 0) await ctx.tokens.refuseIssued({ sessionIds: endedSessions });
   return updated;
@@ -226,22 +225,20 @@ export async function updateUser(
 
 export async function setUserRoles(ctx: ModuleContext, principal: Principal, id: string, wanted: readonly string[]): Promise<UserRecord> {
   const roles = orderRoles(wanted);
-  let changed = false;
-  const user = await ctx.transaction(async (tx) => {
+  const { user, changed } = await ctx.transaction(async (tx) => {
     // Admins first, then the target: every role change locks in this order, so two cannot deadlock.
     const admins = await store.lockActiveAdmins(tx);
     const target = await store.findUserById(tx, id, { forUpdate: true });
     if (!target || target.status === 'deleted') throw notFound('User');
     if (removesLastAdmin(target.roles, roles, admins)) throw lastAdmin();
     const previousRoles = target.roles;
-    if (previousRoles.length === roles.length && previousRoles.every((r, i) => r === roles[i])) return target;
+    if (previousRoles.length === roles.length && previousRoles.every((r, i) => r === roles[i])) return { user: target, changed: false };
     await store.setRoles(tx, id, roles);
-    changed = true;
     // Granting seller opens a store under the user's name, so the seller directory knows them.
     if (roles.includes('seller') && !target.sellerProfile) await store.insertSellerProfile(tx, { userId: id, storeName: target.name });
     await ctx.publish<UserRolesChanged>(tx, { type: IdentityEvents.UserRolesChanged, aggregateId: id, data: { userId: id, roles, previousRoles } });
     await ctx.audit(tx, { ...actorOf(principal), action: 'user.roles.changed', targetType: 'user', targetId: id, details: { from: previousRoles, to: roles } });
-    return mustFindUser(tx, id);
+    return { user: await mustFindUser(tx, id), changed: true };
   });
   // Tokens carry roles: the user's current ones stop working, and a refresh issues them with the new roles.
   if (changed) await ctx.tokens.refuseIssued({ userId: id });

@@ -16,7 +16,7 @@ import { openPayment } from './payment-port.ts';
 import { settleChargeOutcome, type PaymentProcessing } from './processing.ts';
 import { callProvider, InvalidTokenError, isRetryLater, WebhookSignatureError, type PaymentProvider } from './provider.ts';
 import { openRefund, RefundRefusedError, reverseLateCharge, settleRefundOutcome } from './refunds.ts';
-import { refundableAmount, sellerRefundLimit } from './service.ts';
+import { MAX_SAVED_METHODS_PER_USER, refundableAmount, sellerRefundLimit } from './service.ts';
 import * as store from './store.ts';
 import { SIGNATURE_HEADER } from './test-gateway.ts';
 import {
@@ -72,6 +72,9 @@ function refundRefused(error: RefundRefusedError): Problem {
   if (error.reason === 'currency-mismatch') return unprocessable('currency-mismatch', error.message);
   return conflict(error.reason === 'nothing-captured' ? 'nothing-to-refund' : 'refund-exceeds-captured', error.message, { refundable: error.refundable });
 }
+
+const walletFull = (): Problem =>
+  conflict('too-many-payment-methods', `You can keep at most ${MAX_SAVED_METHODS_PER_USER} cards; forget one first`, { limit: MAX_SAVED_METHODS_PER_USER });
 
 function ledgerCursor(cursor: string | undefined): number | undefined {
   const values = decodeCursor(cursor, 1);
@@ -344,12 +347,8 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
       },
     }, async (request, reply) => {
       const { userId } = principalOf(request);
-      const walletFull = () =>
-        conflict('too-many-payment-methods', `You can keep at most ${store.MAX_SAVED_METHODS_PER_USER} cards; forget one first`, {
-          limit: store.MAX_SAVED_METHODS_PER_USER,
-        });
       // Checked before the gateway is asked too, so a full wallet costs no provider call.
-      if ((await store.countSavedMethods(ctx.db, userId)) >= store.MAX_SAVED_METHODS_PER_USER) throw walletFull();
+      if ((await store.countSavedMethods(ctx.db, userId)) >= MAX_SAVED_METHODS_PER_USER) throw walletFull();
       let saved;
       try {
         saved = await callProvider(deps.policy(), () => deps.provider().saveCard(request.body.token));

@@ -44,3 +44,6 @@ export const MAX_PROVIDER_ROUNDS = 5;
 export function nextRoundDelayMs(roundsSoFar: number): number {
   return Math.min(120_000, 1000 * 2 ** Math.max(1, roundsSoFar));
 }
+
+/** Cards one user may keep: a wallet, not a store of every card ever tried. */
+export const MAX_SAVED_METHODS_PER_USER = 20;

@@ -5,7 +5,8 @@ import type { Db } from '../../kernel/db/database.ts';
 import { migrateSchema } from '../../kernel/db/migrations.ts';
 import { newId } from '../../kernel/ids.ts';
 import { paymentsMigrations } from './migrations.ts';
-import { insertSavedMethod, MAX_SAVED_METHODS_PER_USER, settleCharges } from './store.ts';
+import { MAX_SAVED_METHODS_PER_USER } from './service.ts';
+import { insertSavedMethod, settleCharges } from './store.ts';
 
 let testDb: TestDatabase;
 let db: Db;

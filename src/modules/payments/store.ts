@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { CUSTOM_PLAN, equalsAny, type Db } from '../../kernel/db/database.ts';
 import type { PaymentMethod, PaymentStatus } from './contract.ts';
+import { MAX_SAVED_METHODS_PER_USER } from './service.ts';
 
 export interface PaymentRecord {
   id: string;
@@ -403,9 +404,6 @@ const toMethod = (r: Record<string, any>): SavedMethodRecord => ({
   expYear: r.exp_year,
   createdAt: new Date(r.created_at),
 });
-
-/** Cards one user may keep: a wallet, not a store of every card ever tried. */
-export const MAX_SAVED_METHODS_PER_USER = 20;
 
 export async function countSavedMethods(db: Db, userId: string): Promise<number> {
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from payments.payment_methods where user_id = ${userId}`.execute(db);
