@@ -34,12 +34,30 @@ const DUPLICATE_WINDOW_NS = 2 * 60 * SECOND_NS;
 const RETENTION_NS = 7 * 24 * 3600 * SECOND_NS;
 /** A delivery not acked within this is redelivered: it bounds how long a crashed consumer's events wait. */
 const ACK_WAIT_NS = 30 * SECOND_NS;
+/** How often a held message's ack deadline is pushed back: well within ACK_WAIT_NS. */
+const KEEP_ALIVE_MS = 10_000;
+/** Messages a consumer may hold behind failing aggregates before it stops pulling more. */
+const MAX_HELD = 1_000;
+
+/** A message whose delivery failed, or one waiting behind such a message of its aggregate. */
+interface Held {
+  msg: JsMsg;
+  event: EventEnvelope;
+  /** Its first delivery's failure, when it had one. */
+  failure?: { error: unknown };
+}
+
+/** The relay's aggregate key: it publishes each one's events in order, so this is what must stay ordered. */
+function aggregateKey(event: EventEnvelope): string {
+  return `${event.type.split('.', 2).join('.')}:${event.aggregateId}`;
+}
 
 /**
  * NATS JetStream as the bus between processes. Each module is a durable pull consumer that survives
  * restarts and resumes where it stopped. JetStream deduplicates publishes by message id (the event id)
  * within its window, and the consumers' inboxes drop any repeat that gets through. A failed delivery
- * is nak'ed with a backoff delay; after `maxAttempts` deliveries it is dead-lettered and acked.
+ * is retried in this process with the backoff, holding back its aggregate's later events; after
+ * `maxAttempts` attempts it is dead-lettered and acked.
  */
 export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> {
   const { policy, logger } = options;
@@ -91,67 +109,153 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     return durable;
   }
 
-  async function handle(subscription: Subscription, msg: JsMsg) {
+  /** The event a message carries, or undefined for one this consumer has nothing to do with (settled here). */
+  function accept(subscription: Subscription, msg: JsMsg): EventEnvelope | undefined {
     let event: EventEnvelope;
     try {
       event = msg.json<EventEnvelope>();
     } catch (error) {
       logger.error({ err: error, subject: msg.subject }, 'dropping a message that is not an event envelope');
       msg.term('not an event envelope');
-      return;
+      return undefined;
     }
     if (!subscription.types.includes(event.type)) {
       msg.ack();
-      return;
+      return undefined;
     }
-    const attempt = msg.info.deliveryCount;
+    return event;
+  }
+
+  /** One delivery; acks when handled, otherwise returns the failure. */
+  async function tryOnce(subscription: Subscription, { msg, event }: Held): Promise<{ error: unknown } | undefined> {
     try {
       await subscription.deliver(event);
       msg.ack();
+      return undefined;
     } catch (error) {
-      if (!givesUp(policy, attempt, error)) {
-        logger.warn({ err: error, consumer: subscription.consumer, eventType: event.type, eventId: event.id, attempt }, 'event handler failed; retrying');
-        msg.nak(retryDelay(policy, attempt));
-        return;
-      }
+      return { error };
+    }
+  }
+
+  /** Waits out a backoff delay; false once the bus is closing, which leaves the message unacked for redelivery. */
+  async function pause(ms: number, msg: JsMsg): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: closing.signal });
+      msg.working();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Retries a delivery in place until it is handled or dead-lettered, and acks it then. Not nak'ed:
+   * JetStream would hand out the aggregate's later events while this one waited for its redelivery.
+   */
+  async function settle(subscription: Subscription, held: Held): Promise<boolean> {
+    const { msg, event } = held;
+    let attempt = msg.info.deliveryCount;
+    let failure = held.failure ?? (await tryOnce(subscription, held));
+    while (failure && !givesUp(policy, attempt, failure.error)) {
+      logger.warn({ err: failure.error, consumer: subscription.consumer, eventType: event.type, eventId: event.id, attempt }, 'event handler failed; retrying');
+      if (!(await pause(retryDelay(policy, attempt), msg))) return false;
+      attempt++;
+      failure = await tryOnce(subscription, held);
+    }
+    if (!failure) return true;
+    // Releasing the aggregate without its dead letter would let its later events overtake this one.
+    for (let tries = 1; ; tries++) {
       try {
-        await subscription.deadLetter(event, error as Error, attempt);
+        await subscription.deadLetter(event, failure.error as Error, attempt);
         msg.ack();
+        return true;
       } catch (deadLetterError) {
-        logger.error({ err: deadLetterError, eventId: event.id }, 'could not dead-letter an event; it will be redelivered');
-        msg.nak(retryDelay(policy, attempt));
+        logger.error({ err: deadLetterError, consumer: subscription.consumer, eventId: event.id }, 'could not dead-letter an event; retrying');
+        if (!(await pause(retryDelay(policy, tries), msg))) return false;
       }
     }
   }
 
   /**
-   * Pulls and handles one message at a time, so a module sees a stream's events in order. If the pull
+   * Pulls and handles one message at a time, so a module sees each aggregate's events in order. A
+   * failed delivery is retried on the side and holds back only its own aggregate's later events
+   * (the relay's key); other aggregates keep flowing, as they may on the in-process bus. If the pull
    * ever ends while the bus is open (a server-side error), it starts over after a pause rather than
    * leaving the module deaf until the next restart.
    */
   async function consumeUntilClosed(subscription: Subscription, durable: string) {
-    while (!closing.signal.aborted) {
-      let messages: ConsumerMessages | undefined;
-      let failure: unknown;
-      try {
-        const consumer = await js.consumers.get(stream, durable);
-        messages = await consumer.consume({ max_messages: 32 });
-        running.add(messages);
-        if (closing.signal.aborted) messages.stop();
-        for await (const msg of messages) await handle(subscription, msg);
-      } catch (error) {
-        failure = error;
-      } finally {
-        if (messages) running.delete(messages);
+    // Per aggregate: the failed delivery first, then the later events waiting for it.
+    const held = new Map<string, Held[]>();
+    const draining = new Set<Promise<void>>();
+    let heldCount = 0;
+
+    function hold(key: string, entry: Held) {
+      heldCount++;
+      const queue = held.get(key);
+      if (queue) {
+        queue.push(entry);
+        return;
       }
-      if (closing.signal.aborted) return;
-      logger.error({ err: failure, consumer: subscription.consumer }, 'event consumer ended while the bus is open; restarting it');
-      try {
-        await sleep(1_000, undefined, { signal: closing.signal });
-        await ensureConsumer(subscription);
-      } catch (error) {
-        if (!closing.signal.aborted) logger.error({ err: error, consumer: subscription.consumer }, 'could not recreate the event consumer');
+      const started = [entry];
+      held.set(key, started);
+      const run = drain(key, started).finally(() => draining.delete(run));
+      draining.add(run);
+    }
+
+    async function drain(key: string, queue: Held[]) {
+      while (queue.length > 0) {
+        if (closing.signal.aborted || !(await settle(subscription, queue[0]!))) return;
+        queue.shift();
+        heldCount--;
       }
+      held.delete(key);
+    }
+
+    // Held messages stay unacked for as long as their aggregate fails; without this JetStream would
+    // redeliver them after ack_wait, behind the consumer's back.
+    const keepAlive = setInterval(() => {
+      for (const queue of held.values()) for (const { msg } of queue) msg.working();
+    }, KEEP_ALIVE_MS);
+
+    try {
+      while (!closing.signal.aborted) {
+        let messages: ConsumerMessages | undefined;
+        let failure: unknown;
+        try {
+          const consumer = await js.consumers.get(stream, durable);
+          messages = await consumer.consume({ max_messages: 32 });
+          running.add(messages);
+          if (closing.signal.aborted) messages.stop();
+          for await (const msg of messages) {
+            const event = accept(subscription, msg);
+            if (!event) continue;
+            const key = aggregateKey(event);
+            if (held.has(key)) hold(key, { msg, event });
+            else {
+              const failed = await tryOnce(subscription, { msg, event });
+              if (failed) hold(key, { msg, event, failure: failed });
+            }
+            // Bounds memory whatever max_ack_pending the consumer has: pull on once an aggregate is released.
+            while (heldCount >= MAX_HELD && draining.size > 0) await Promise.race(draining);
+          }
+        } catch (error) {
+          failure = error;
+        } finally {
+          if (messages) running.delete(messages);
+        }
+        if (closing.signal.aborted) return;
+        logger.error({ err: failure, consumer: subscription.consumer }, 'event consumer ended while the bus is open; restarting it');
+        try {
+          await sleep(1_000, undefined, { signal: closing.signal });
+          await ensureConsumer(subscription);
+        } catch (error) {
+          if (!closing.signal.aborted) logger.error({ err: error, consumer: subscription.consumer }, 'could not recreate the event consumer');
+        }
+      }
+    } finally {
+      // Closing cuts the retries' delays short, so this is quick.
+      await Promise.allSettled(draining);
+      clearInterval(keepAlive);
     }
   }
 
@@ -170,7 +274,8 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
     async close() {
       if (closing.signal.aborted) return;
       closing.abort();
-      // Messages already pulled are handled before the loops end, so none waits out the ack timeout.
+      // Messages already pulled are handled before the loops end, so none waits out the ack timeout,
+      // except those held behind a failing aggregate: left unacked, JetStream redelivers them.
       for (const messages of running) messages.stop();
       await Promise.allSettled(loops);
       await nc.drain();

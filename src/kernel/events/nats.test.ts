@@ -128,3 +128,90 @@ describe('events on NATS JetStream', () => {
     expect((await fx.seen(db())).filter((r) => r.name.startsWith('while-down'))).toHaveLength(2);
   });
 });
+
+describe('events on NATS JetStream while an event is being retried', () => {
+  const fx = createEventFixture();
+  const stream = `TEST_${randomBytes(6).toString('hex')}`;
+  // Retries slow enough that an aggregate's later events reach the consumer while its first one waits.
+  const slowEnv = { ...env, EVENT_RETRY_BASE_MS: '400' };
+  let t: TestApp;
+  let nc: NatsConnection;
+  let admin: string;
+
+  beforeAll(async () => {
+    t = await startTestApp(slowEnv, { modules: fx.modules, natsStream: stream });
+    nc = await connect({ servers: NATS_URL });
+    admin = await t.app.ctx.tokens.signAccess({ userId: 'admin-1', roles: ['admin'], sessionId: 's' });
+  });
+  afterAll(async () => {
+    await t?.close();
+    if (nc) {
+      await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+      await nc.close();
+    }
+  });
+
+  const db = () => t.database.db;
+  const createThing = async (name: string) => {
+    const res = await t.post('/api/v1/fixture/things', { name });
+    expect(res.status).toBe(201);
+    return res.body as { id: string; eventId: string };
+  };
+  const touch = async (id: string, count: number) => {
+    const res = await t.post(`/api/v1/fixture/things/${id}/touches`, { count });
+    expect(res.status).toBe(200);
+    return res.body.eventIds as string[];
+  };
+  /** Writes the thing's touches once its created event has failed, so they queue up behind it. */
+  const createFailingThing = async (name: string, touches: number) => {
+    const thing = await createThing(name);
+    await eventually(async () => fx.attempts(thing.eventId) >= 1);
+    return { ...thing, touchIds: await touch(thing.id, touches) };
+  };
+  const allSeen = (name: string, count: number, timeoutMs?: number) =>
+    eventually(async () => {
+      const rows = await fx.seen(db(), { name });
+      return rows.length === count && rows;
+    }, timeoutMs);
+
+  it("handles an aggregate's later events only after its failed event, in the order they were written", async () => {
+    fx.failNext('nats-held', 2);
+    const thing = await createFailingThing('nats-held', 5);
+
+    const seen = await allSeen('nats-held', 6);
+    expect(seen.map((r) => r.n)).toEqual([null, 1, 2, 3, 4, 5]);
+    // Both failures went to the created event: no touch was tried before it was handled.
+    expect(fx.attempts(thing.eventId)).toBe(3);
+    for (const id of thing.touchIds) expect(fx.attempts(id)).toBe(1);
+  });
+
+  it("keeps other aggregates flowing while one aggregate's event is being retried", async () => {
+    // Retried past EVENT_MAX_ATTEMPTS (the database is "away") until the test lets it through.
+    fx.databaseAwayFor('nats-stuck', Number.POSITIVE_INFINITY);
+    const stuck = await createFailingThing('nats-stuck', 3);
+    const other = await createThing('nats-unstuck');
+
+    await eventually(async () => (await fx.seen(db(), { eventId: other.eventId }))[0]);
+    expect(await fx.seen(db(), { name: 'nats-stuck' })).toHaveLength(0);
+    expect(fx.attempts(stuck.eventId)).toBeGreaterThanOrEqual(1);
+    for (const id of stuck.touchIds) expect(fx.attempts(id)).toBe(0);
+
+    fx.databaseAwayFor('nats-stuck', 0);
+    // The backoff grows while the "outage" lasts (capped at 30 s).
+    const seen = await allSeen('nats-stuck', 4, 45_000);
+    expect(seen.map((r) => r.n)).toEqual([null, 1, 2, 3]);
+  });
+
+  it('releases the held events of an aggregate once its failed event is dead-lettered, in order', async () => {
+    // Exactly the attempts the created event gets, so the touches behind it succeed.
+    fx.failNext('nats-released', MAX_ATTEMPTS);
+    const thing = await createFailingThing('nats-released', 3);
+
+    const seen = await allSeen('nats-released', 3);
+    expect(seen.map((r) => r.n)).toEqual([1, 2, 3]);
+    for (const id of thing.touchIds) expect(fx.attempts(id)).toBe(1);
+    expect(fx.attempts(thing.eventId)).toBe(MAX_ATTEMPTS);
+    const letters = (await t.get('/api/v1/admin/dead-letters', { token: admin })).body.items;
+    expect(letters.filter((l: any) => l.eventId === thing.eventId)).toMatchObject([{ eventType: 'fixture.thing.created', attempts: MAX_ATTEMPTS }]);
+  });
+});
