@@ -32,6 +32,8 @@ const DUPLICATE_WINDOW_NS = 2 * 60 * SECOND_NS;
  * consumer down for longer than this is recovered by resetting `published_at` on the rows it missed.
  */
 const RETENTION_NS = 7 * 24 * 3600 * SECOND_NS;
+/** Between a module's name and the entity in the names of its consumers on NATS < 2.10 (`orders__payments_payment`). */
+const ENTITY_SEPARATOR = '__';
 /** A delivery not acked within this is redelivered: it bounds how long a crashed consumer's events wait. */
 const ACK_WAIT_NS = 30 * SECOND_NS;
 /** How often a held message's ack deadline is pushed back: well within ACK_WAIT_NS. */
@@ -47,9 +49,14 @@ interface Held {
   failure?: { error: unknown };
 }
 
+/** `<module>.<entity>` of an event type: the part of the relay's aggregate key that is not the id. */
+function entityOf(type: string): string {
+  return type.split('.', 2).join('.');
+}
+
 /** The relay's aggregate key: it publishes each one's events in order, so this is what must stay ordered. */
 function aggregateKey(event: EventEnvelope): string {
-  return `${event.type.split('.', 2).join('.')}:${event.aggregateId}`;
+  return `${entityOf(event.type)}:${event.aggregateId}`;
 }
 
 /**
@@ -66,8 +73,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const js: JetStreamClient = jetstream(nc);
   const subject = (type: string) => `${stream}.${type}`;
-  // Several filter subjects on one consumer need NATS 2.10; older servers get the whole stream and the
-  // consumer skips types it has no handler for.
+  // Several filter subjects on one consumer need NATS 2.10. Older servers (Debian 12 ships 2.9) get
+  // one consumer per entity a module listens to, each filtered to `<module>.<entity>.>`: without
+  // a filter every module would receive, and ack, every event in the stream.
   const multipleFilters = atLeast(nc.info?.version, [2, 10, 0]);
 
   try {
@@ -80,33 +88,70 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
   const running = new Set<ConsumerMessages>();
   const loops: Promise<void>[] = [];
 
-  async function ensureConsumer(subscription: Subscription): Promise<string> {
-    const durable = subscription.consumer.replace(SUBJECT_SAFE, '_');
-    // No filter at all on older servers: the stream holds only this bus's subjects anyway.
-    const filters: Partial<ConsumerConfig> = multipleFilters
-      ? { filter_subjects: subscription.types.map(subject), filter_subject: undefined }
-      : {};
-    let existing: ConsumerConfig | undefined;
-    try {
-      existing = (await jsm.consumers.info(stream, durable)).config;
-    } catch {
-      existing = undefined;
+  /**
+   * The durable consumers a subscription reads from on this server. Split by entity, a module still
+   * sees each aggregate's events in order: the relay orders events per `<module>.<entity>` and
+   * aggregate id, and nothing across entities.
+   */
+  function consumersOf(subscription: Subscription): { durable: string; filters: Partial<ConsumerConfig> }[] {
+    const module = subscription.consumer.replace(SUBJECT_SAFE, '_');
+    if (multipleFilters) return [{ durable: module, filters: { filter_subjects: subscription.types.map(subject), filter_subject: undefined } }];
+    const entities = [...new Set(subscription.types.map(entityOf))].sort();
+    return entities.map((entity) => ({ durable: `${module}${ENTITY_SEPARATOR}${entity.replace(SUBJECT_SAFE, '_')}`, filters: { filter_subject: `${subject(entity)}.>` } }));
+  }
+
+  /**
+   * Where a module's new consumers start when its consumers of the other layout exist (the server was
+   * upgraded past 2.10, or Bazaar was upgraded on an older server): after the earliest event any of
+   * them has not had acknowledged, so nothing published meanwhile is skipped. What is delivered again
+   * the inbox drops. Undefined when there are none: a module's first start reads the whole stream.
+   */
+  async function predecessorsOf(subscription: Subscription, wanted: string[]): Promise<{ names: string[]; startSeq?: number }> {
+    const module = subscription.consumer.replace(SUBJECT_SAFE, '_');
+    const names: string[] = [];
+    let startSeq: number | undefined;
+    for await (const info of jsm.consumers.list(stream)) {
+      const name = info.config.durable_name ?? info.name;
+      const ours = name === module || name.startsWith(`${module}${ENTITY_SEPARATOR}`);
+      if (!ours || wanted.includes(name)) continue;
+      names.push(name);
+      const next = info.ack_floor.stream_seq + 1;
+      startSeq = startSeq === undefined ? next : Math.min(startSeq, next);
     }
-    if (!existing) {
-      await jsm.consumers.add(stream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        // A module's first start receives what the stream still holds for it; its inbox makes that safe.
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: ACK_WAIT_NS,
-        max_deliver: -1,
-        ...filters,
-      });
-    } else if (!sameFilters(existing, filters)) {
-      // A module gained or lost a handler since the consumer was created.
-      await jsm.consumers.update(stream, durable, filters);
+    return { names, startSeq };
+  }
+
+  async function ensureConsumers(subscription: Subscription): Promise<string[]> {
+    const wanted = consumersOf(subscription);
+    let predecessors: { names: string[]; startSeq?: number } | undefined;
+    for (const { durable, filters } of wanted) {
+      let existing: ConsumerConfig | undefined;
+      try {
+        existing = (await jsm.consumers.info(stream, durable)).config;
+      } catch {
+        existing = undefined;
+      }
+      if (!existing) {
+        predecessors ??= await predecessorsOf(subscription, wanted.map((w) => w.durable));
+        await jsm.consumers.add(stream, {
+          durable_name: durable,
+          ack_policy: AckPolicy.Explicit,
+          ...(predecessors.startSeq === undefined
+            ? // A module's first start receives what the stream still holds for it; its inbox makes that safe.
+              { deliver_policy: DeliverPolicy.All }
+            : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: predecessors.startSeq }),
+          ack_wait: ACK_WAIT_NS,
+          max_deliver: -1,
+          ...filters,
+        });
+      } else if (!sameFilters(existing, filters)) {
+        // A module gained or lost a handler since the consumer was created.
+        await jsm.consumers.update(stream, durable, filters);
+      }
     }
-    return durable;
+    // Only once their successors exist; another instance may have removed them already.
+    for (const name of predecessors?.names ?? []) await jsm.consumers.delete(stream, name).catch(() => false);
+    return wanted.map((w) => w.durable);
   }
 
   /** The event a message carries, or undefined for one this consumer has nothing to do with (settled here). */
@@ -247,7 +292,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
         logger.error({ err: failure, consumer: subscription.consumer }, 'event consumer ended while the bus is open; restarting it');
         try {
           await sleep(1_000, undefined, { signal: closing.signal });
-          await ensureConsumer(subscription);
+          await ensureConsumers(subscription);
         } catch (error) {
           if (!closing.signal.aborted) logger.error({ err: error, consumer: subscription.consumer }, 'could not recreate the event consumer');
         }
@@ -265,8 +310,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<EventBus> 
       await js.publish(subject(event.type), JSON.stringify(event), { msgID: event.id });
     },
     async subscribe(subscription: Subscription) {
-      const durable = await ensureConsumer(subscription);
-      loops.push(consumeUntilClosed(subscription, durable));
+      for (const durable of await ensureConsumers(subscription)) loops.push(consumeUntilClosed(subscription, durable));
     },
     async ping() {
       await nc.flush();

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
@@ -9,6 +9,27 @@ import { outboxRowToEnvelope } from './relay.ts';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const MAX_ATTEMPTS = 3;
 const env = { NATS_URL, EVENT_MAX_ATTEMPTS: String(MAX_ATTEMPTS) };
+
+/** The watcher's durable consumers: one filtered to its types, or one per entity on servers older than 2.10. */
+const watcherConsumers = (nc: NatsConnection) =>
+  supportsMultipleFilters(nc) ? ['watcher'] : ['watcher__fixture_thing', 'watcher__watcher_thing'];
+
+function supportsMultipleFilters(nc: NatsConnection): boolean {
+  const [major = 0, minor = 0] = (nc.info?.version ?? '0.0.0').split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 10);
+}
+
+async function consumerNames(nc: NatsConnection, stream: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const info of (await jetstreamManager(nc)).consumers.list(stream)) names.push(info.name);
+  return names.sort();
+}
+
+/** An envelope as the relay would publish it, for events put on the stream by the test itself. */
+function envelope(type: string, name: string) {
+  const id = randomUUID();
+  return { id: randomUUID(), type, version: 1, occurredAt: new Date().toISOString(), aggregateId: id, correlationId: randomUUID(), causationId: null, data: { id, name } };
+}
 
 describe('events on NATS JetStream', () => {
   const fx = createEventFixture();
@@ -54,8 +75,7 @@ describe('events on NATS JetStream', () => {
     const seen = await seenOnce(thing.eventId);
     expect(seen).toMatchObject({ type: 'fixture.thing.created', aggregateId: thing.id, name: 'over-nats' });
     await eventually(async () => (await outboxRow(db(), thing.eventId)).published_at);
-    const info = await (await jetstreamManager(nc)).consumers.info(stream, 'watcher');
-    expect(info.config.durable_name).toBe('watcher');
+    expect(await consumerNames(nc, stream)).toEqual(watcherConsumers(nc));
   });
 
   it('handles an event once however often it reaches the stream', async () => {
@@ -213,5 +233,61 @@ describe('events on NATS JetStream while an event is being retried', () => {
     expect(fx.attempts(thing.eventId)).toBe(MAX_ATTEMPTS);
     const letters = (await t.get('/api/v1/admin/dead-letters', { token: admin })).body.items;
     expect(letters.filter((l: any) => l.eventId === thing.eventId)).toMatchObject([{ eventType: 'fixture.thing.created', attempts: MAX_ATTEMPTS }]);
+  });
+});
+
+describe("a module's NATS consumers", () => {
+  const fx = createEventFixture();
+  const stream = `TEST_${randomBytes(6).toString('hex')}`;
+  let nc: NatsConnection;
+  let t: TestApp | undefined;
+
+  beforeAll(async () => {
+    nc = await connect({ servers: NATS_URL });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await (await jetstreamManager(nc)).streams.delete(stream).catch(() => false);
+    await nc.close();
+  });
+
+  it('start where the consumers of the other layout stopped, replace them, and receive only the entities the module handles', async () => {
+    const jsm = await jetstreamManager(nc);
+    const js = jetstream(nc);
+    await jsm.streams.add({ name: stream, subjects: [`${stream}.>`] });
+    // What an earlier deployment left: a consumer of the other layout that handled the first event
+    // and had not yet acknowledged the second when it stopped.
+    const handledBefore = envelope('fixture.thing.created', 'handled-before-upgrade');
+    const pendingBefore = envelope('fixture.thing.created', 'pending-at-upgrade');
+    for (const e of [handledBefore, pendingBefore]) await js.publish(`${stream}.${e.type}`, JSON.stringify(e), { msgID: e.id });
+    const predecessor = supportsMultipleFilters(nc) ? 'watcher__fixture_thing' : 'watcher';
+    await jsm.consumers.add(stream, {
+      durable_name: predecessor,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ...(supportsMultipleFilters(nc) ? { filter_subject: `${stream}.fixture.thing.>` } : {}),
+    });
+    const first = await (await js.consumers.get(stream, predecessor)).next({ expires: 5_000 });
+    expect(first?.json<{ id: string }>().id).toBe(handledBefore.id);
+    await first!.ackAck();
+
+    t = await startTestApp(env, { modules: fx.modules, natsStream: stream });
+    const db = t.database.db;
+    await eventually(async () => (await fx.seen(db, { eventId: pendingBefore.id }))[0]);
+    expect(await fx.seen(db, { eventId: handledBefore.id })).toHaveLength(0);
+    expect(await consumerNames(nc, stream)).toEqual(watcherConsumers(nc));
+
+    // Events of entities the watcher has no handler for never reach its consumers.
+    for (let i = 0; i < 3; i++) {
+      const other = envelope('other.thing.created', `not-for-the-watcher-${i}`);
+      await js.publish(`${stream}.${other.type}`, JSON.stringify(other), { msgID: other.id });
+    }
+    const res = await t.post('/api/v1/fixture/things', { name: 'after-the-others' });
+    expect(res.status).toBe(201);
+    await eventually(async () => (await fx.seen(db, { eventId: res.body.eventId }))[0]);
+    let delivered = 0;
+    for (const name of watcherConsumers(nc)) delivered += (await jsm.consumers.info(stream, name)).delivered.consumer_seq;
+    // The pending event and the new thing's: nothing of `other.*`.
+    expect(delivered).toBe(2);
   });
 });
