@@ -57,6 +57,16 @@ export function atCommit(tx: Db, write: CommitWrite): boolean {
 }
 
 /**
+ * A transaction's last writes, the ones nothing in it reads back: they go with the statement that
+ * writes its events just before commit (atCommit), which saves each a round trip (measured here: 0.3-0.4
+ * ms of machine CPU each). Run now, in this order, when `tx` is not a transaction the kernel owns.
+ */
+export async function writeLast(tx: Db, writes: CommitWrite[]): Promise<void> {
+  if (writes.every((write) => atCommit(tx, write))) return;
+  for (const write of writes) await writeAll(tx, [write]);
+}
+
+/**
  * Writes what `tx` left for its commit, in one statement, and says whether it published anything and
  * which events are eager. Throws a `mustWrite` write's error when that write wrote nothing.
  */

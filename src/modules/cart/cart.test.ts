@@ -264,6 +264,31 @@ describe('cart', () => {
       expect(current.version).not.toBe(read.version);
       expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, current))).toBe(true);
     });
+
+    it('empties the cart as the order’s transaction commits, or fails that commit when the cart changed since it was read', async () => {
+      const buyer = await customer(t);
+      const port = t.app.ctx.ports.get<CartPort>(CART_PORT);
+      await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 1 }, { token: buyer.token });
+      const read = (await port.getCheckoutCart(buyer.id))!;
+      await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 2 }, { token: buyer.token });
+      class CartChanged extends Error {}
+      const stale = t.app.ctx.transaction(async (tx) => {
+        await port.emptyLast(tx, read, () => new CartChanged());
+        return 'committed';
+      });
+      await expect(stale).rejects.toBeInstanceOf(CartChanged);
+      expect((await port.getCheckoutCart(buyer.id))!.lines).toEqual([{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 3 }]);
+
+      const current = (await port.getCheckoutCart(buyer.id))!;
+      // Nothing is written until the commit: inside the transaction the cart still holds its line.
+      const seenInside = await t.app.ctx.transaction(async (tx) => {
+        await port.emptyLast(tx, current, () => new CartChanged());
+        return (await port.getCheckoutCart(buyer.id, tx))?.lines.length;
+      });
+      expect(seenInside).toBe(1);
+      expect(await port.getCheckoutCart(buyer.id)).toBeNull();
+      expect((await t.get('/api/v1/cart', { token: buyer.token })).body).toMatchObject({ items: [] });
+    });
   });
 
   it('forgets an erased user’s cart and wishlist', async () => {

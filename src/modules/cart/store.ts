@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../kernel/db/database.ts';
+import { writeLast } from '../../kernel/events/outbox.ts';
 import { newId } from '../../kernel/ids.ts';
 import { MAX_CART_LINES, MAX_LINE_QUANTITY, type CartItemRecord } from './service.ts';
 
@@ -181,6 +182,26 @@ export async function clearCart(tx: Db, cartId: string, version: string): Promis
     where id in (select id from current)
     returning id`.execute(tx);
   return rows.length === 1;
+}
+
+/**
+ * `clearCart` written with the transaction's last statement. Its parts run on one snapshot: the items
+ * go only while the cart is still at `version`, and the cart row's update, which waits for any writer
+ * of the cart and then checks `version` again, decides. Items are deleted before the row is updated,
+ * the order in which adding to a cart locks them, so the two cannot deadlock.
+ */
+export async function emptyCartLast(tx: Db, cartId: string, version: string, changed: () => Error): Promise<void> {
+  await writeLast(tx, [
+    {
+      statement: sql`
+        delete from cart.items
+        where cart_id = ${cartId} and exists (select 1 from cart.carts where id = ${cartId} and xmin::text = ${version})`,
+    },
+    {
+      statement: sql`update cart.carts set coupon_code = null, ${ACTIVITY} where id = ${cartId} and xmin::text = ${version}`,
+      mustWrite: changed,
+    },
+  ]);
 }
 
 /**

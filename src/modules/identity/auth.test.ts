@@ -16,6 +16,7 @@ const cartStandIn: BazaarModule = {
     ctx.ports.provide<CartPort>(CART_PORT, {
       getCheckoutCart: async () => null,
       clearCart: async () => true,
+      emptyLast: async () => {},
       async mergeGuestCart(token, userId) {
         if (token === 'cart-that-breaks') throw new Error('cart is down');
         merges.push({ token, userId });

@@ -254,10 +254,12 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     groups,
     history: [{ from: null, to: 'pending', actorId: userId, reason: 'order placed', groupId: null, at: now }],
   };
-  await store.insertOrder(tx, order);
+  await store.insertOrderLast(tx, order);
   // The cart we priced must still be the cart we empty; if it changed meanwhile, all of this rolls back.
-  if (prepared.cart && !(await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart))) {
-    throw conflict('cart-changed', 'Your cart changed while checking out; please review it and try again');
+  if (prepared.cart) {
+    await ctx.ports.get<CartPort>(CART_PORT).emptyLast(tx, prepared.cart, () =>
+      conflict('cart-changed', 'Your cart changed while checking out; please review it and try again'),
+    );
   }
   // Stock last: its rows are the ones other checkouts of the same items queue for, and they stay locked
   // from here until the commit, so the fewer statements after this one the shorter that queue.

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { sql } from 'kysely';
 import { equalsAny, type Db } from '../../kernel/db/database.ts';
+import { writeLast, type CommitWrite } from '../../kernel/events/outbox.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { perApp } from '../../kernel/per-app.ts';
 import type { OrderStatus, ShippingAddress } from './contract.ts';
@@ -198,8 +199,11 @@ export async function lockOrder(tx: Db, orderId: string): Promise<OrderRecord | 
   return (await loadOrders(tx, [orderId], true))[0];
 }
 
-/** The order with its groups, lines and first history in one statement: checkout holds its transaction for fewer round trips. */
-export async function insertOrder(tx: Db, order: OrderRecord): Promise<void> {
+/**
+ * The order with its groups, lines and first history, written with the checkout's last statement
+ * (nothing in the checkout reads them back): its transaction makes fewer round trips.
+ */
+export async function insertOrderLast(tx: Db, order: OrderRecord): Promise<void> {
   const groups = order.groups.map(
     (g) => sql`(${g.id}::uuid, ${order.id}::uuid, ${g.sellerId}::text, ${g.position}::int, ${g.status}, ${g.subtotal}::bigint,
                 ${g.discount}::bigint, ${g.shipping}::bigint, ${g.tax}::bigint, ${g.total}::bigint)`,
@@ -212,28 +216,43 @@ export async function insertOrder(tx: Db, order: OrderRecord): Promise<void> {
   const history = order.history.map(
     (h) => sql`(${order.id}::uuid, ${h.from}::text, ${h.to}::text, ${h.actorId}::text, ${h.reason}::text, ${h.groupId}::uuid, ${h.at}::timestamptz)`,
   );
-  await sql`
-    with placed as (
-      insert into orders.orders (id, user_id, status, currency, subtotal, discount, shipping, tax, total, tax_rate_bps,
-        coupon_id, coupon_code, shipping_address, payment_method, payment_id, payment_status, reservation_id,
-        reservation_state, reservation_count, payment_due_at, created_at, updated_at)
-      values (${order.id}, ${order.userId}, ${order.status}, ${order.currency}, ${order.subtotal}, ${order.discount},
-        ${order.shipping}, ${order.tax}, ${order.total}, ${order.taxRateBps}, ${order.couponId}, ${order.couponCode},
-        ${JSON.stringify(order.shippingAddress)}::jsonb, ${order.paymentMethod}, ${order.paymentId}, ${order.paymentStatus},
-        ${order.reservationId}, ${order.reservationState}, ${order.reservationCount}, ${order.paymentDueAt},
-        ${order.createdAt}, ${order.updatedAt})
-    )${groups.length > 0 ? sql`, grouped as (
-      insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)
-      values ${sql.join(groups)}
-    )` : sql``}${lines.length > 0 ? sql`, lined as (
-      insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
-        quantity, unit_price, discount, line_total, weight_grams)
-      values ${sql.join(lines)}
-    )` : sql``}${history.length > 0 ? sql`, recorded as (
-      insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
-      values ${sql.join(history)}
-    )` : sql``}
-    select 1`.execute(tx);
+  // Parents first: run one by one (a transaction the kernel does not own), each row's references exist.
+  const writes: CommitWrite[] = [
+    {
+      statement: sql`
+        insert into orders.orders (id, user_id, status, currency, subtotal, discount, shipping, tax, total, tax_rate_bps,
+          coupon_id, coupon_code, shipping_address, payment_method, payment_id, payment_status, reservation_id,
+          reservation_state, reservation_count, payment_due_at, created_at, updated_at)
+        values (${order.id}, ${order.userId}, ${order.status}, ${order.currency}, ${order.subtotal}, ${order.discount},
+          ${order.shipping}, ${order.tax}, ${order.total}, ${order.taxRateBps}, ${order.couponId}, ${order.couponCode},
+          ${JSON.stringify(order.shippingAddress)}::jsonb, ${order.paymentMethod}, ${order.paymentId}, ${order.paymentStatus},
+          ${order.reservationId}, ${order.reservationState}, ${order.reservationCount}, ${order.paymentDueAt},
+          ${order.createdAt}, ${order.updatedAt})`,
+    },
+  ];
+  if (groups.length > 0) {
+    writes.push({
+      statement: sql`
+        insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)
+        values ${sql.join(groups)}`,
+    });
+  }
+  if (lines.length > 0) {
+    writes.push({
+      statement: sql`
+        insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
+          quantity, unit_price, discount, line_total, weight_grams)
+        values ${sql.join(lines)}`,
+    });
+  }
+  if (history.length > 0) {
+    writes.push({
+      statement: sql`
+        insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
+        values ${sql.join(history)}`,
+    });
+  }
+  await writeLast(tx, writes);
 }
 
 export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): Promise<void> {

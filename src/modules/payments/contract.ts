@@ -41,6 +41,7 @@ export interface PaymentsPort {
    * Records the payment of a new order inside the order's transaction. Store credit is debited right
    * here (so the order and the debit commit together); a card is charged after commit, when payments
    * handles `orders.order.placed`. Throws PaymentRefusedError when the instruction cannot be honoured.
+   * A card payment's row is written with the transaction's last statement: the caller does not read it back.
    */
   openOrderPayment(
     tx: Db,

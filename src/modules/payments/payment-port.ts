@@ -27,7 +27,11 @@ export interface PaymentToOpen {
  * here and the payment is captured at once; a card is charged after commit; cash on delivery is
  * authorized at once and waits for the door. A zero amount (a 100 % coupon) is settled without touching anyone's money.
  */
-export async function openPayment(ctx: ModuleContext, providerName: string, tx: Db, input: PaymentToOpen): Promise<OpenedPayment> {
+/**
+ * `writtenLast`: the caller's transaction does not read the payment back, so a card payment's row goes
+ * with the transaction's last statement (the order's checkout).
+ */
+export async function openPayment(ctx: ModuleContext, providerName: string, tx: Db, input: PaymentToOpen, options: { writtenLast?: boolean } = {}): Promise<OpenedPayment> {
   const { orderId, userId, amount, instruction } = input;
   const id = input.paymentId ?? newId();
   const base = {
@@ -59,7 +63,9 @@ export async function openPayment(ctx: ModuleContext, providerName: string, tx: 
     } else {
       card = { cardTokenEnc: ctx.secrets.encrypt(instruction.token) };
     }
-    const payment = await store.insertPayment(tx, { ...base, ...card, provider: providerName, status: 'pending' });
+    const payment = { ...base, ...card, provider: providerName, status: 'pending' as const };
+    if (options.writtenLast) await store.insertPaymentLast(tx, payment);
+    else await store.insertPayment(tx, payment);
     return { paymentId: id, method: 'card', status: payment.status };
   }
 
@@ -79,6 +85,6 @@ export async function openPayment(ctx: ModuleContext, providerName: string, tx: 
 
 export function paymentsPort(ctx: ModuleContext, providerName: () => string): PaymentsPort {
   return {
-    openOrderPayment: (tx, input) => openPayment(ctx, providerName(), tx, input),
+    openOrderPayment: (tx, input) => openPayment(ctx, providerName(), tx, input, { writtenLast: true }),
   };
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { CUSTOM_PLAN, equalsAny, type Db } from '../../kernel/db/database.ts';
+import { writeLast } from '../../kernel/events/outbox.ts';
 import type { PaymentMethod, PaymentStatus } from './contract.ts';
 import { MAX_SAVED_METHODS_PER_USER } from './service.ts';
 
@@ -100,17 +101,27 @@ export const isUuid = (id: string) => UUID.test(id);
 
 // ---------------------------------------------------------------- payments
 
-export async function insertPayment(
-  tx: Db,
-  p: Pick<PaymentRecord, 'id' | 'orderId' | 'userId' | 'method' | 'status' | 'amount' | 'currency' | 'provider' | 'cardTokenEnc' | 'cardBrand' | 'cardLast4' | 'savedMethodId'>,
-): Promise<PaymentRecord> {
-  const { rows } = await sql<Record<string, any>>`
+export type NewPayment = Pick<PaymentRecord, 'id' | 'orderId' | 'userId' | 'method' | 'status' | 'amount' | 'currency' | 'provider' | 'cardTokenEnc' | 'cardBrand' | 'cardLast4' | 'savedMethodId'>;
+
+function insertPaymentStatement(p: NewPayment) {
+  return sql`
     insert into payments.payments (id, order_id, user_id, method, status, amount, currency, provider, card_token_enc,
       card_brand, card_last4, saved_method_id, captured_at)
     values (${p.id}, ${p.orderId}, ${p.userId}, ${p.method}, ${p.status}, ${p.amount}, ${p.currency}, ${p.provider},
-      ${p.cardTokenEnc}, ${p.cardBrand}, ${p.cardLast4}, ${p.savedMethodId}, ${p.status === 'captured' ? sql`now()` : null})
-    returning *`.execute(tx);
+      ${p.cardTokenEnc}, ${p.cardBrand}, ${p.cardLast4}, ${p.savedMethodId}, ${p.status === 'captured' ? sql`now()` : null})`;
+}
+
+export async function insertPayment(tx: Db, p: NewPayment): Promise<PaymentRecord> {
+  const { rows } = await sql<Record<string, any>>`${insertPaymentStatement(p)} returning *`.execute(tx);
   return toPayment(rows[0]!);
+}
+
+/**
+ * A new payment written with the transaction's last statement (see writeLast in the kernel's outbox),
+ * for a transaction that does not read it back: the order's, whose card is charged after commit.
+ */
+export async function insertPaymentLast(tx: Db, p: NewPayment): Promise<void> {
+  await writeLast(tx, [{ statement: insertPaymentStatement(p) }]);
 }
 
 export async function findPayment(db: Db, id: string): Promise<PaymentRecord | undefined> {
