@@ -57,12 +57,9 @@ export async function startTestApp(env: Record<string, string> = {}, options: Pa
 
 async function wrap(testDb: TestDatabase, env: Record<string, string>, options: Partial<BuildOptions>, owner: boolean): Promise<TestApp> {
   const config = testEnv(env);
-  const app = await buildApp({
-    config,
-    database: testDb.database,
-    cacheNamespace: `test:${randomBytes(4).toString('hex')}:`,
-    ...options,
-  });
+  // Each test database has its own namespace in Redis, which its restarts (and second nodes) share.
+  const cacheNamespace = options.cacheNamespace ?? `test:${randomBytes(4).toString('hex')}:`;
+  const app = await buildApp({ config, database: testDb.database, ...options, cacheNamespace });
 
   async function request<T>(method: string, url: string, options: RequestOptions = {}): Promise<Response<T>> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
@@ -89,7 +86,7 @@ async function wrap(testDb: TestDatabase, env: Record<string, string>, options: 
     put: (url, body, o) => request('PUT', url, { ...o, body }),
     delete: (url, o) => request('DELETE', url, o),
     async restart(nextEnv = env, nextOptions = options) {
-      return wrap({ ...testDb, drop: async () => {} }, nextEnv, nextOptions, false);
+      return wrap({ ...testDb, drop: async () => {} }, nextEnv, { cacheNamespace, ...nextOptions }, false);
     },
     async close() {
       await app.close();

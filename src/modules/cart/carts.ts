@@ -61,7 +61,7 @@ export function createCarts(ctx: ModuleContext) {
     if (items.length === 0) return [];
     const ids = items.map((i) => i.variantId).filter((id) => id !== known?.variant.variantId);
     const [variants, available] =
-      ids.length > 0 ? await Promise.all([catalog().getVariants(ids, { cached: true }), stock().getAvailable(ids)]) : [[], new Map<string, number>()];
+      ids.length > 0 ? await Promise.all([catalog().getVariants(ids, { cached: true }), stock().getAvailableCached(ids)]) : [[], new Map<string, number>()];
     const byVariant = new Map(variants.map((v) => [v.variantId, v]));
     if (known) {
       byVariant.set(known.variant.variantId, known.variant);
@@ -116,7 +116,7 @@ export function createCarts(ctx: ModuleContext) {
   }
 
   async function availableOf(variantId: string): Promise<number> {
-    return Math.max(0, (await stock().getAvailable([variantId])).get(variantId) ?? 0);
+    return Math.max(0, (await stock().getAvailableCached([variantId])).get(variantId) ?? 0);
   }
 
   const port: CartPort = {

@@ -52,6 +52,11 @@ export interface StockPort {
   /** Sellable quantity per variant (unknown variants are 0). */
   getAvailable(variantIds: string[], tx?: Db): Promise<Map<string, number>>;
   /**
+   * The same figures, kept in memory between changes: every stock change, once committed, makes them
+   * be read again (on every instance, when the shared cache is Redis). For the reads of every cart change.
+   */
+  getAvailableCached(variantIds: string[]): Promise<Map<string, number>>;
+  /**
    * Sellable quantity per variant of these products, keyed by variant id (variants without stock rows
    * are absent). Needs only product ids, so a reader can ask for it while it loads the product itself.
    */

@@ -13,6 +13,7 @@ import {
   type StockReservationChanged,
 } from './contract.ts';
 import { allocateReservation, applyMovements, availableDelta, crossedLowStock, lockOrder, mergeLines, type Movement, type StockLevel } from './service.ts';
+import { availabilityCache } from './availability.ts';
 import * as store from './store.ts';
 import type { ReservationToWrite, VariantOwner } from './store.ts';
 
@@ -30,6 +31,7 @@ export interface StockLedger extends StockPort {
 }
 
 export function createStockLedger(ctx: ModuleContext): StockLedger {
+  const availability = availabilityCache(ctx);
   /**
    * Writes the movements and returns their ids with the stock events they call for, which the caller
    * writes to the outbox together with its own (one statement for all).
@@ -69,6 +71,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
    */
   async function announce(tx: Db, deltas: Map<string, number>, always = false, known?: store.SellableTotals[]): Promise<NewEvent<unknown>[]> {
     const variantIds = [...deltas].filter(([, delta]) => always || delta !== 0).map(([id]) => id);
+    availability.changed(tx, variantIds);
     if (variantIds.length === 0) return [];
     const events: NewEvent<unknown>[] = [];
     const totals = known?.filter((t) => variantIds.includes(t.variantId)) ?? (await store.sellableTotals(tx, variantIds));
@@ -157,6 +160,12 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     async getAvailable(variantIds, tx) {
       const ids = variantIds.filter(isUuid);
       const found = await store.availableByVariant(tx ?? ctx.db, [...new Set(ids)]);
+      return new Map(variantIds.map((id) => [id, found.get(id) ?? 0]));
+    },
+
+    async getAvailableCached(variantIds) {
+      const ids = variantIds.filter(isUuid);
+      const found = await availability.available(ids, (missing) => store.availableByVariant(ctx.db, missing));
       return new Map(variantIds.map((id) => [id, found.get(id) ?? 0]));
     },
 
