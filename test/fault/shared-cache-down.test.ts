@@ -75,6 +75,10 @@ describe('the shared cache (Redis) unreachable', () => {
       { token: login.body.accessToken },
     );
     expect(order.status).toBe(201);
+    // Stock checks cannot read the epochs in Redis, so they ask the database: the 1 unit left, exactly.
+    const tooMany = await t.post('/api/v1/cart/items', { productId: product.body.id, quantity: 2 }, { token: login.body.accessToken });
+    expect(tooMany.status).toBe(409);
+    expect(tooMany.body).toMatchObject({ available: 1, requested: 2 });
 
     // The stock the order reserved is announced; the catalog's cache bump for it cannot reach Redis,
     // which is no reason to dead-letter the event.
