@@ -13,6 +13,9 @@ import { markAbandonedCarts } from './abandoned.ts';
 import { CART_PORT, CartEvents, type CartPort } from './contract.ts';
 import { cartModule } from './index.ts';
 
+/** What checkout would throw when the cart changed under it. */
+class CartChanged extends Error {}
+
 describe('cart', () => {
   let t: TestApp;
   let shop: Caller;
@@ -247,7 +250,7 @@ describe('cart', () => {
 
       const checkout = await port.getCheckoutCart(buyer.id);
       expect(checkout).toMatchObject({ lines: [{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 2 }], couponCode: off.code });
-      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, checkout!))).toBe(true);
+      await t.app.ctx.transaction((tx) => port.clearCart(tx, checkout!, () => new CartChanged()));
       expect(await port.getCheckoutCart(buyer.id)).toBeNull();
       expect((await t.get('/api/v1/cart', { token: buyer.token })).body).toMatchObject({ items: [], coupon: null });
     });
@@ -258,31 +261,22 @@ describe('cart', () => {
       await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 1 }, { token: buyer.token });
       const read = (await port.getCheckoutCart(buyer.id))!;
       await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 2 }, { token: buyer.token });
-      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, read))).toBe(false);
+      // The commit fails with the caller's error, and the cart is left as it is.
+      await expect(t.app.ctx.transaction((tx) => port.clearCart(tx, read, () => new CartChanged()))).rejects.toBeInstanceOf(CartChanged);
       expect((await port.getCheckoutCart(buyer.id))!.lines).toEqual([{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 3 }]);
       const current = (await port.getCheckoutCart(buyer.id))!;
       expect(current.version).not.toBe(read.version);
-      expect(await t.app.ctx.transaction((tx) => port.clearCart(tx, current))).toBe(true);
+      await t.app.ctx.transaction((tx) => port.clearCart(tx, current, () => new CartChanged()));
+      expect(await port.getCheckoutCart(buyer.id)).toBeNull();
     });
 
-    it('empties the cart as the order’s transaction commits, or fails that commit when the cart changed since it was read', async () => {
+    it('writes nothing until the order’s transaction commits: inside it, the cart still holds its lines', async () => {
       const buyer = await customer(t);
       const port = t.app.ctx.ports.get<CartPort>(CART_PORT);
       await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 1 }, { token: buyer.token });
-      const read = (await port.getCheckoutCart(buyer.id))!;
-      await t.post('/api/v1/cart/items', { productId: mug.id, quantity: 2 }, { token: buyer.token });
-      class CartChanged extends Error {}
-      const stale = t.app.ctx.transaction(async (tx) => {
-        await port.emptyLast(tx, read, () => new CartChanged());
-        return 'committed';
-      });
-      await expect(stale).rejects.toBeInstanceOf(CartChanged);
-      expect((await port.getCheckoutCart(buyer.id))!.lines).toEqual([{ productId: mug.id, variantId: mug.variants[0]!.id, quantity: 3 }]);
-
       const current = (await port.getCheckoutCart(buyer.id))!;
-      // Nothing is written until the commit: inside the transaction the cart still holds its line.
       const seenInside = await t.app.ctx.transaction(async (tx) => {
-        await port.emptyLast(tx, current, () => new CartChanged());
+        await port.clearCart(tx, current, () => new CartChanged());
         return (await port.getCheckoutCart(buyer.id, tx))?.lines.length;
       });
       expect(seenInside).toBe(1);

@@ -133,8 +133,7 @@ export function createCarts(ctx: ModuleContext) {
       };
     },
 
-    clearCart: (tx, cart) => store.clearCart(tx, cart.cartId, cart.version),
-    emptyLast: (tx, cart, changed) => store.emptyCartLast(tx, cart.cartId, cart.version, changed),
+    clearCart: (tx, cart, changed) => store.clearCartLast(tx, cart.cartId, cart.version, changed),
 
     async mergeGuestCart(guestToken, userId) {
       if (!looksLikeCartToken(guestToken)) return;

@@ -19,16 +19,12 @@ export interface CartPort {
   /** The signed-in user's cart as checkout needs it (null when empty). */
   getCheckoutCart(userId: string, tx?: Db): Promise<CheckoutCart | null>;
   /**
-   * Empties the cart inside the order's transaction, if it is still the one read as `cart` (same
-   * version); false when it changed since: the order must not go ahead with what was priced.
+   * Empties the cart with the order's transaction's last statement (see writeLast in the kernel's
+   * outbox), if it is still the one read as `cart` (same version). If it changed since, the commit fails
+   * with `changed()` instead: the order must not go ahead with what was priced. Nothing in the
+   * transaction may read the cart after this.
    */
-  clearCart(tx: Db, cart: Pick<CheckoutCart, 'cartId' | 'version'>): Promise<boolean>;
-  /**
-   * `clearCart` as one of the transaction's last writes (see writeLast in the kernel's outbox): the
-   * cart is emptied as the transaction commits, and if it changed since it was read the commit fails
-   * with `changed()` instead. Nothing in the transaction may read the cart after this.
-   */
-  emptyLast(tx: Db, cart: Pick<CheckoutCart, 'cartId' | 'version'>, changed: () => Error): Promise<void>;
+  clearCart(tx: Db, cart: Pick<CheckoutCart, 'cartId' | 'version'>, changed: () => Error): Promise<void>;
   /** Merges a guest cart (by its token) into the user's cart, atomically; the guest token stops working. No-op for an unknown token. */
   mergeGuestCart(guestToken: string, userId: string): Promise<void>;
 }

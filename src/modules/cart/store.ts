@@ -170,27 +170,13 @@ export async function removeLine(db: Db, cartId: string, itemId: string): Promis
 }
 
 /**
- * Empties the cart if its row is still at `version`, and says whether it did. The row is locked first:
- * a change committed meanwhile makes the lock wait for it and then find the row moved on (PostgreSQL
- * re-checks a row it had to wait for), so nothing is deleted.
- */
-export async function clearCart(tx: Db, cartId: string, version: string): Promise<boolean> {
-  const { rows } = await sql`
-    with current as (select id from cart.carts where id = ${cartId} and xmin::text = ${version} for update),
-    emptied as (delete from cart.items where cart_id in (select id from current))
-    update cart.carts set coupon_code = null, ${ACTIVITY}
-    where id in (select id from current)
-    returning id`.execute(tx);
-  return rows.length === 1;
-}
-
-/**
- * `clearCart` written with the transaction's last statement. Its parts run on one snapshot: the items
+ * Empties the cart with the transaction's last statement, if it is still at `version` (its row's
+ * xmin, which every change to the cart moves). Its parts run on one snapshot: the items
  * go only while the cart is still at `version`, and the cart row's update, which waits for any writer
  * of the cart and then checks `version` again, decides. Items are deleted before the row is updated,
  * the order in which adding to a cart locks them, so the two cannot deadlock.
  */
-export async function emptyCartLast(tx: Db, cartId: string, version: string, changed: () => Error): Promise<void> {
+export async function clearCartLast(tx: Db, cartId: string, version: string, changed: () => Error): Promise<void> {
   await writeLast(tx, [
     {
       statement: sql`

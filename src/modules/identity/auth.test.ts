@@ -15,8 +15,7 @@ const cartStandIn: BazaarModule = {
   providePorts(ctx) {
     ctx.ports.provide<CartPort>(CART_PORT, {
       getCheckoutCart: async () => null,
-      clearCart: async () => true,
-      emptyLast: async () => {},
+      clearCart: async () => {},
       async mergeGuestCart(token, userId) {
         if (token === 'cart-that-breaks') throw new Error('cart is down');
         merges.push({ token, userId });

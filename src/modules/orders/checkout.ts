@@ -257,7 +257,7 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
   await store.insertOrderLast(tx, order);
   // The cart we priced must still be the cart we empty; if it changed meanwhile, all of this rolls back.
   if (prepared.cart) {
-    await ctx.ports.get<CartPort>(CART_PORT).emptyLast(tx, prepared.cart, () =>
+    await ctx.ports.get<CartPort>(CART_PORT).clearCart(tx, prepared.cart, () =>
       conflict('cart-changed', 'Your cart changed while checking out; please review it and try again'),
     );
   }
