@@ -261,7 +261,6 @@ export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): 
     values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}::text, ${h.groupId}, ${h.at})`.execute(tx);
 }
 
-/** A status change: the history entry and the order row's new state in one statement. */
 /** The order row's mutable fields (status, payment and stock bookkeeping), as one SET list. */
 function stateAssignments(order: OrderRow) {
   return sql`
@@ -275,6 +274,7 @@ function stateAssignments(order: OrderRow) {
       updated_at = ${order.updatedAt}`;
 }
 
+/** A status change: the history entry and the order row's new state in one statement. */
 export async function saveOrderStateWithHistory(tx: Db, order: OrderRow, h: HistoryRecord): Promise<void> {
   await sql`
     with recorded as (

@@ -26,8 +26,6 @@ export interface PaymentToOpen {
  * Records a payment in the caller's transaction (the order's, or a retry's). Store credit is debited
  * here and the payment is captured at once; a card is charged after commit; cash on delivery is
  * authorized at once and waits for the door. A zero amount (a 100 % coupon) is settled without touching anyone's money.
- */
-/**
  * `writtenLast`: the caller's transaction does not read the payment back, so a card payment's row goes
  * with the transaction's last statement (the order's checkout).
  */

@@ -150,10 +150,9 @@ export async function paymentsOfUser(db: Db, q: { userId: string; before?: strin
 }
 
 /**
- * Takes a card payment for one charge round: a pending one, or one whose previous round's lease lapsed
- * (its worker died or gave up for now). One statement, so two workers cannot both take it.
+ * Takes card payments of `ids` for one charge round each: pending ones, or ones whose previous round's
+ * lease lapsed (its worker died or gave up for now). One statement, so two workers cannot both take one.
  */
-/** Claims those of `ids` that are still to be charged (or whose last round's lease lapsed), in one statement. */
 export async function claimPaymentsForCharge(db: Db, ids: string[], leaseMs: number): Promise<PaymentRecord[]> {
   const { rows } = await sql<Record<string, any>>`
     update payments.payments
