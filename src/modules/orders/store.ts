@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { equalsAny, type Db } from '../../kernel/db/database.ts';
 import { writeLast, type CommitWrite } from '../../kernel/events/outbox.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
@@ -230,28 +230,16 @@ export async function insertOrderLast(tx: Db, order: OrderRecord): Promise<void>
           ${order.createdAt}, ${order.updatedAt})`,
     },
   ];
-  if (groups.length > 0) {
-    writes.push({
-      statement: sql`
-        insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)
-        values ${sql.join(groups)}`,
-    });
-  }
-  if (lines.length > 0) {
-    writes.push({
-      statement: sql`
-        insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
-          quantity, unit_price, discount, line_total, weight_grams)
-        values ${sql.join(lines)}`,
-    });
-  }
-  if (history.length > 0) {
-    writes.push({
-      statement: sql`
-        insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
-        values ${sql.join(history)}`,
-    });
-  }
+  const children: [RawBuilder<unknown>, RawBuilder<unknown>[]][] = [
+    [sql`insert into orders.fulfilment_groups (id, order_id, seller_id, position, status, subtotal, discount, shipping, tax, total)`, groups],
+    [
+      sql`insert into orders.order_lines (id, order_id, group_id, position, product_id, variant_id, seller_id, name, sku, options,
+            quantity, unit_price, discount, line_total, weight_grams)`,
+      lines,
+    ],
+    [sql`insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)`, history],
+  ];
+  for (const [into, rows] of children) if (rows.length > 0) writes.push({ statement: sql`${into} values ${sql.join(rows)}` });
   await writeLast(tx, writes);
 }
 
