@@ -356,10 +356,13 @@ const toPurchasable = (r: any): PurchasableRow => ({
 
 export async function purchasableVariants(db: Db, variantIds: string[]): Promise<PurchasableRow[]> {
   if (variantIds.length === 0) return [];
+  // Joined to `unnest` rather than `v.id = any(...)`: the read then keeps its generic plan, where `any`
+  // of one id (every checkout of one item) was planned afresh on every run, planning costing more than the read.
   const { rows } = await sql`
     select v.*, p.name as product_name, p.status, p.seller_active
-    from catalog.variants v join catalog.products p on p.id = v.product_id
-    where v.id = any(${uuids(variantIds)}) and v.removed_at is null and p.deleted_at is null`.execute(db);
+    from unnest(${uuids([...new Set(variantIds)])}) as wanted (id)
+    join catalog.variants v on v.id = wanted.id join catalog.products p on p.id = v.product_id
+    where v.removed_at is null and p.deleted_at is null`.execute(db);
   return rows.map(toPurchasable);
 }
 

@@ -119,11 +119,16 @@ export const postgresSearchIndex: SearchIndex = {
           set product_id = excluded.product_id, available = excluded.available, updated_at = excluded.updated_at
         returning variant_id
       ), totals as (
-        select d.product_id,
-               (coalesce((select sum(greatest(v.available, 0)) from search.variant_stock v
-                          where v.variant_id = any(d.variant_ids) and v.variant_id not in (select variant_id from input)), 0)
-                + coalesce((select sum(greatest(i.available, 0)) from input i where i.variant_id = any(d.variant_ids)), 0))::int as total
-        from search.documents d where d.product_id in (select product_id from input)
+        -- Each of the document's variants counted once, at its figure in this batch or else the table's.
+        -- Joined by variant id, the sum reads only the product's variants (not a scan of the whole
+        -- table per change) and the statement keeps a generic plan instead of being planned on every run.
+        select d.product_id, coalesce(sum(greatest(coalesce(i.available, v.available), 0)), 0)::int as total
+        from search.documents d
+        left join lateral (select distinct unnest(d.variant_ids)) as listed (variant_id) on true
+        left join input i on i.variant_id = listed.variant_id
+        left join search.variant_stock v on v.variant_id = listed.variant_id
+        where d.product_id in (select product_id from input)
+        group by d.product_id
       ), changed as (
         update search.documents d set total_available = t.total, in_stock = t.total > 0
         from totals t
