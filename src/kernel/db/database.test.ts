@@ -8,6 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/databases.ts';
 import { CUSTOM_PLAN, equalsAny, openDatabase, sameServerOverSocket, type Db } from './database.ts';
+import { THEN_COMMIT_MARK } from './plans.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -256,6 +257,142 @@ describe('reads by a list of ids (equalsAny)', () => {
     // The reason for the helper: a read by `= any` of an array is planned again on every run.
     expect(byMany.generic_plans).toBe(0);
     expect(byMany.custom_plans).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("a transaction's begin, sent with its first statement", () => {
+  it('costs a transaction one round trip less: begin and the first statement go out and come back together', async () => {
+    await sql`create table trips (id integer primary key)`.execute(db);
+    // PGlite runs in this process: there are no round trips to save.
+    if (!testDb.url) return;
+    const single = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize: 1 });
+    try {
+      const twoStatements = (id: number) =>
+        single.db.transaction().execute(async (tx) => {
+          await sql`insert into trips values (${id})`.execute(tx);
+          return (await sql<{ n: number }>`select count(*)::int as n from trips where id <= ${id}`.execute(tx)).rows[0]!.n;
+        });
+      await twoStatements(1); // both statements parsed on the connection
+      // Each round trip ends with a Sync (extended protocol) or is a simple query ('commit').
+      const connection = (pg as unknown as { Connection: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Connection.prototype;
+      let roundTrips = 0;
+      const sync = connection.sync!;
+      const simple = connection.query!;
+      connection.sync = function (this: unknown, ...args: unknown[]) { roundTrips++; return sync.apply(this, args); };
+      connection.query = function (this: unknown, ...args: unknown[]) { roundTrips++; return simple.apply(this, args); };
+      try {
+        expect(await twoStatements(2)).toBe(2);
+      } finally {
+        connection.sync = sync;
+        connection.query = simple;
+      }
+      // begin + insert, select, commit: three where four went before.
+      expect(roundTrips).toBe(3);
+      expect((await sql<{ id: number }>`select id from trips order by id`.execute(db)).rows).toEqual([{ id: 1 }, { id: 2 }]);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('leaves nothing open when a transaction runs no statement, whether it commits or throws', async () => {
+    expect(await db.transaction().execute(async () => 'nothing to do')).toBe('nothing to do');
+    await expect(db.transaction().execute(async () => { throw new Error('changed my mind'); })).rejects.toThrow('changed my mind');
+    expect((await sql<{ one: number }>`select 1 as one`.execute(db)).rows).toEqual([{ one: 1 }]);
+    if (!testDb.url) return;
+    const { rows } = await sql<{ open: number }>`
+      select count(*)::int as open from pg_stat_activity
+      where datname = current_database() and state like 'idle in transaction%'`.execute(db);
+    expect(rows[0]!.open).toBe(0);
+  });
+
+  it('rolls back when the first statement fails, and the connection goes on with the same and other statements', async () => {
+    await sql`create table firsts (id integer primary key)`.execute(db);
+    const single = testDb.url ? await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize: 1 }) : undefined;
+    const on = single?.db ?? db;
+    try {
+      // A statement the connection has never parsed, failing to parse; then again, once it might have
+      // been taken for parsed.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await expect(on.transaction().execute((tx) => sql`selec ${attempt}`.execute(tx))).rejects.toThrow(/syntax error/);
+      }
+      // A parsed statement failing on its data as the first of a transaction.
+      await sql`insert into firsts values (1)`.execute(on);
+      await expect(
+        on.transaction().execute(async (tx) => {
+          await sql`insert into firsts values (${1})`.execute(tx);
+          await sql`insert into firsts values (${2})`.execute(tx);
+        }),
+      ).rejects.toThrow(/duplicate key/);
+      await expect(
+        on.transaction().execute(async (tx) => {
+          await sql`insert into firsts values (${1})`.execute(tx);
+        }),
+      ).rejects.toThrow(/duplicate key/);
+      // Then a transaction that works, whose writes all land.
+      await on.transaction().execute(async (tx) => {
+        await sql`insert into firsts values (${3})`.execute(tx);
+        await sql`insert into firsts values (${4})`.execute(tx);
+      });
+      expect((await sql<{ id: number }>`select id from firsts order by id`.execute(db)).rows).toEqual([{ id: 1 }, { id: 3 }, { id: 4 }]);
+    } finally {
+      await single?.close();
+    }
+  });
+});
+
+describe("a transaction's last statement, marked to take the commit with it", () => {
+  const last = (text: TemplateStringsArray, ...values: unknown[]) => sql`${sql.raw(THEN_COMMIT_MARK)}${sql(text, ...values)}`;
+
+  it('commits with it: begin, statement and commit in one round trip for a transaction of one statement', async () => {
+    await sql`create table lasts (id integer primary key)`.execute(db);
+    const once = (database: Db, id: number) => database.transaction().execute((tx) => last`insert into lasts values (${id})`.execute(tx));
+    await once(db, 1);
+    expect((await sql<{ id: number }>`select id from lasts`.execute(db)).rows).toEqual([{ id: 1 }]);
+    if (!testDb.url) return;
+    const single = await openDatabase({ url: testDb.url, dataDir: 'memory://', poolSize: 1 });
+    try {
+      await once(single.db, 2); // parsed on the connection
+      let roundTrips = 0;
+      const connection = (pg as unknown as { Connection: { prototype: Record<string, (...args: unknown[]) => unknown> } }).Connection.prototype;
+      const sync = connection.sync!;
+      const simple = connection.query!;
+      connection.sync = function (this: unknown, ...args: unknown[]) { roundTrips++; return sync.apply(this, args); };
+      connection.query = function (this: unknown, ...args: unknown[]) { roundTrips++; return simple.apply(this, args); };
+      try {
+        await once(single.db, 3);
+      } finally {
+        connection.sync = sync;
+        connection.query = simple;
+      }
+      expect(roundTrips).toBe(1);
+      // Committed: another connection sees it at once.
+      expect((await sql<{ id: number }>`select id from lasts order by id`.execute(db)).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+      // And the connection is out of any transaction: its next statement stands alone.
+      await sql`insert into lasts values (${4})`.execute(single.db);
+      expect((await sql<{ n: number }>`select count(*)::int as n from lasts`.execute(db)).rows[0]!.n).toBe(4);
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('commits nothing when it fails, and fails when the commit does', async () => {
+    await sql`create table lasts_checked (id integer unique deferrable initially deferred)`.execute(db);
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`insert into lasts_checked values (${1})`.execute(tx);
+        await last`insert into lasts_checked values (${'not a number'})`.execute(tx);
+      }),
+    ).rejects.toThrow(/invalid input syntax/);
+    // The unique check is deferred to the commit: the statement succeeds, its commit fails.
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await sql`insert into lasts_checked values (${2})`.execute(tx);
+        await last`insert into lasts_checked values (${2})`.execute(tx);
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect((await sql`select id from lasts_checked`.execute(db)).rows).toEqual([]);
+    await db.transaction().execute((tx) => last`insert into lasts_checked values (${3})`.execute(tx));
+    expect((await sql`select id from lasts_checked`.execute(db)).rows).toEqual([{ id: 3 }]);
   });
 });
 

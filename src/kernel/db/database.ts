@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect, sql, type RawBuilder } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
-import { CUSTOM_PLAN_MARK } from './plans.ts';
+import { CUSTOM_PLAN_MARK, THEN_COMMIT_MARK } from './plans.ts';
 
 /**
  * Module code sees one `Db` whatever the engine. Tables are addressed with their schema
@@ -122,7 +122,14 @@ async function openPostgres(url: string, poolSize: number, preparedStatements: b
   // Its query in flight (if any) fails on its own, and the pool drops the client when it is released.
   pool.on('error', () => {});
   pool.on('connect', (client) => client.on('error', () => {}));
-  if (preparedStatements) pool.on('connect', prepareRepeatedQueries);
+  if (preparedStatements) {
+    pool.on('connect', prepareRepeatedQueries);
+    // A transaction left open by its user (none does: Kysely always ends one) must not reach the next.
+    pool.on('acquire', (client) => {
+      (client as ClientInTransaction)[BEGIN_DEFERRED] = false;
+      (client as ClientInTransaction)[COMMITTED_EARLY] = false;
+    });
+  }
   const db: Db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -167,29 +174,132 @@ const statementNames = new Map<string, string>();
 function prepareRepeatedQueries(client: pg.PoolClient): void {
   const prepared = new Set<string>();
   const unnamed = new Set<string>();
+  const state = client as ClientInTransaction;
+  state[BEGIN_DEFERRED] = false;
+  state[COMMITTED_EARLY] = false;
   const query = client.query.bind(client) as (...args: unknown[]) => Promise<pg.QueryResult>;
-  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined || text.startsWith(CUSTOM_PLAN_MARK)) {
-      return query(text, values, callback);
+  const parsedOnConnection = (name: string) => (client as any).connection?.parsedStatements?.[name] !== undefined;
+  const pipelined = (config: { name?: string; text: string; values: unknown[] }, begin: boolean, commit: boolean) =>
+    new Promise<pg.QueryResult>((resolve, reject) => {
+      query(new PipelinedQuery(config, { begin, commit }, (error, result) => (error ? reject(error) : resolve(result!))));
+    });
+  const run = async (config: { name?: string; text: string; values: unknown[] }): Promise<pg.QueryResult> => {
+    const commit = config.text.startsWith(THEN_COMMIT_MARK);
+    let begin = state[BEGIN_DEFERRED];
+    state[BEGIN_DEFERRED] = false;
+    // Not behind `begin`, a statement this connection has yet to parse: were its parse to fail, pg
+    // would have taken begin's parse answer for its own, think it parsed, and on its next run bind a
+    // statement that does not exist. (Commit's answer comes after the statement's, so it cannot mislead.)
+    if (begin && config.name !== undefined && !parsedOnConnection(config.name)) {
+      await query('begin');
+      begin = false;
     }
+    if (!begin && !commit) return query(config);
+    const result = await pipelined(config, begin, commit);
+    if (commit) state[COMMITTED_EARLY] = true;
+    return result;
+  };
+  (client as any).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    const noValues = values === undefined || (Array.isArray(values) && values.length === 0);
+    if (typeof text === 'string' && noValues && callback === undefined) {
+      if (text === 'begin' && !state[BEGIN_DEFERRED]) {
+        state[BEGIN_DEFERRED] = true;
+        state[COMMITTED_EARLY] = false;
+        return Promise.resolve(nothingRan('BEGIN'));
+      }
+      if ((text === 'commit' || text === 'rollback') && (state[BEGIN_DEFERRED] || state[COMMITTED_EARLY])) {
+        // The transaction ran no statement, so the server never heard of it; or its last statement
+        // took the commit with it. (A rollback then comes too late: no caller asks for one, as the
+        // last statement is the transaction's last work.)
+        state[BEGIN_DEFERRED] = false;
+        state[COMMITTED_EARLY] = false;
+        return Promise.resolve(nothingRan(text.toUpperCase()));
+      }
+    }
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined) {
+      if (!state[BEGIN_DEFERRED]) return query(text, values, callback);
+      state[BEGIN_DEFERRED] = false;
+      return query('begin').then(() => query(text, values, callback));
+    }
+    if (text.startsWith(CUSTOM_PLAN_MARK)) return run({ text, values });
     let name = statementNames.get(text);
     if (!name) {
       name = `bz_${createHash('sha1').update(text).digest('base64url').slice(0, 22)}`;
       if (statementNames.size < 10_000) statementNames.set(text, name);
     }
-    if (unnamed.has(name)) return query(text, values);
+    if (unnamed.has(name)) return run({ text, values });
     if (!prepared.has(name)) {
-      if (prepared.size >= MAX_PREPARED_PER_CONNECTION) return query(text, values);
+      if (prepared.size >= MAX_PREPARED_PER_CONNECTION) return run({ text, values });
       prepared.add(name);
     }
-    return query({ name, text, values }).catch((error: { code?: string }) => {
+    return run({ name, text, values }).catch((error: { code?: string }) => {
       // A table changed under a prepared `select *` (a migration while this connection lived): run it
-      // unnamed from now on rather than failing until the connection is replaced.
+      // unnamed from now on rather than failing until the connection is replaced. (Within a
+      // transaction the error has aborted it, and the retry fails with the transaction's error.)
       if (error?.code !== '0A000') throw error;
       unnamed.add(name!);
       return query(text, values);
     });
   };
+}
+
+const BEGIN_DEFERRED = Symbol('begin deferred');
+const COMMITTED_EARLY = Symbol('committed with its last statement');
+type ClientInTransaction = pg.PoolClient & { [BEGIN_DEFERRED]: boolean; [COMMITTED_EARLY]: boolean };
+const nothingRan = (command: string) => ({ command, rowCount: null, rows: [], fields: [], oid: 0 }) as unknown as pg.QueryResult;
+
+/**
+ * A statement with its transaction's `begin` ahead of it and/or its `commit` behind it, in one write
+ * answered together: each saves the transaction a round trip, which costs both processes more than a
+ * short statement's own work (bench/README.md). `begin` and `commit` are parsed unnamed and run under
+ * the statement's one Sync; their answers (ParseComplete, BindComplete, CommandComplete) are not the
+ * statement's. Should the statement fail, the server skips the commit (everything up to the Sync), the
+ * transaction is left aborted as it would be had the statement gone alone, and the caller rolls it back.
+ */
+class PipelinedQuery extends (pg.Query as unknown as new (config: object, values: undefined, callback: unknown) => any) {
+  private beginToAnswer: boolean;
+  private statementAnswered = false;
+
+  constructor(
+    config: { name?: string; text: string; values: unknown[] },
+    private readonly around: { begin: boolean; commit: boolean },
+    callback: (error: Error | null, result?: pg.QueryResult) => void,
+  ) {
+    super(config, undefined, callback);
+    this.beginToAnswer = around.begin;
+  }
+
+  prepare(connection: any): void {
+    if (this.around.begin) runUnnamed(connection, 'begin');
+    super.prepare(connection);
+  }
+
+  /** pg's Query sends Sync right after the statement's Execute: the commit goes in between. */
+  _getRows(connection: any, rows: unknown): void {
+    if (this.around.commit && !rows) {
+      connection.execute({ portal: this.portal, rows });
+      runUnnamed(connection, 'commit');
+      connection.sync();
+      return;
+    }
+    super._getRows(connection, rows);
+  }
+
+  handleCommandComplete(message: unknown, connection: unknown): void {
+    if (this.beginToAnswer) {
+      this.beginToAnswer = false;
+      return;
+    }
+    if (this.statementAnswered) return; // the commit's
+    this.statementAnswered = true;
+    super.handleCommandComplete(message, connection);
+  }
+}
+
+function runUnnamed(connection: any, text: string): void {
+  connection.parse({ text, name: '', types: [] });
+  connection.bind({ portal: '', statement: '', values: [] });
+  connection.execute({ portal: '', rows: 0 });
 }
 
 async function openPGlite(dataDir: string, template?: Blob): Promise<Database> {

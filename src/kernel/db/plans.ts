@@ -4,3 +4,11 @@
  * read it, so it lives apart from either.
  */
 export const CUSTOM_PLAN_MARK = '/* custom-plan */';
+
+/**
+ * Starts the text of a transaction's last statement, after which it commits and runs nothing else: on
+ * PostgreSQL the commit goes out with the statement and is answered with it (see `PipelinedQuery` in
+ * database.ts). Whatever must fail the transaction must fail the statement itself, in SQL: once it has
+ * succeeded, the transaction has committed. (PGlite, in this process, runs it as any statement.)
+ */
+export const THEN_COMMIT_MARK = '/* then-commit */';

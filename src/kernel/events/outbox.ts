@@ -1,5 +1,6 @@
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
+import { THEN_COMMIT_MARK } from '../db/plans.ts';
 import { newId } from '../ids.ts';
 import { currentWork } from '../observability/context.ts';
 import { EVENT_TYPE, emittingModule, type EventEnvelope } from './envelope.ts';
@@ -75,29 +76,39 @@ export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: Even
   if (!record) return { wrote: false, eager: [] };
   owned.delete(tx);
   const wrote = record.pending.length > 0;
-  await writeAll(tx, wrote ? [{ statement: insertStatement(record.pending) }, ...record.writes] : record.writes);
+  // The transaction's last statement: the commit goes with it (THEN_COMMIT_MARK).
+  await writeAll(tx, wrote ? [{ statement: insertStatement(record.pending) }, ...record.writes] : record.writes, { last: true });
   return { wrote, eager: wrote ? record.eager : [] };
 }
 
-/** One statement for all: each write a data-modifying CTE that returns its rows, and their counts. */
-async function writeAll(tx: Db, writes: CommitWrite[]): Promise<void> {
+const MUST_WRITE_FAILED = 'bazaar:must-write:';
+
+/**
+ * One statement for all: each write a data-modifying CTE that returns its rows, and their counts. A
+ * `mustWrite` write that wrote nothing fails the statement itself (a cast that cannot succeed, naming
+ * the write), so that a transaction whose last statement takes its commit with it does not commit.
+ */
+async function writeAll(tx: Db, writes: CommitWrite[], options: { last?: boolean } = {}): Promise<void> {
   if (writes.length === 0) return;
-  if (writes.length === 1) {
-    const [{ statement, mustWrite }] = writes as [CommitWrite];
-    if (!mustWrite) {
-      await statement.execute(tx);
-      return;
-    }
-    const { rows } = await sql`${statement} returning 1`.execute(tx);
-    if (rows.length === 0) throw mustWrite();
+  const mark = options.last ? sql.raw(THEN_COMMIT_MARK) : sql``;
+  if (writes.length === 1 && !writes[0]!.mustWrite) {
+    await sql`${mark}${writes[0]!.statement}`.execute(tx);
     return;
   }
   const parts = writes.map((w, i) => sql`${sql.raw(`w${i}`)} as (${w.statement} returning 1)`);
-  const counts = writes.map((_, i) => sql`(select count(*) from ${sql.raw(`w${i}`)})::int as ${sql.raw(`w${i}`)}`);
-  const { rows } = await sql<Record<string, number>>`with ${sql.join(parts)} select ${sql.join(counts)}`.execute(tx);
-  writes.forEach((w, i) => {
-    if (w.mustWrite && rows[0]![`w${i}`] === 0) throw w.mustWrite();
+  const counts = writes.map((w, i) => {
+    const name = sql.raw(`w${i}`);
+    if (!w.mustWrite) return sql`(select count(*) from ${name})::int as ${name}`;
+    // Evaluated only for a count of zero, and not a constant, so not folded when the statement is planned.
+    return sql`(select case when count(*) = 0 then (${MUST_WRITE_FAILED + i + ':'} || count(*))::int else count(*)::int end from ${name}) as ${name}`;
   });
+  try {
+    await sql`${mark}with ${sql.join(parts)} select ${sql.join(counts)}`.execute(tx);
+  } catch (error) {
+    const failed = /bazaar:must-write:(\d+):/.exec(error instanceof Error ? error.message : '');
+    const write = failed ? writes[Number(failed[1])] : undefined;
+    throw write?.mustWrite ? write.mustWrite() : error;
+  }
 }
 
 /**
