@@ -8,7 +8,7 @@ import type { Subscription } from './events/bus.ts';
 import { replayDeadLetter, toDeadLetter } from './events/consumers.ts';
 import { principalOf, requirePermission } from './http/auth.ts';
 import { conflict, notFound } from './http/problem.ts';
-import { IdParams, ListQuery, decodeCursor, encodeCursor, errorResponses } from './http/schemas.ts';
+import { IdParams, ListQuery, decodeIdCursor, encodeCursor, errorResponses } from './http/schemas.ts';
 import type { HttpApp } from './module.ts';
 
 const DeadLetter = Type.Object({
@@ -53,13 +53,13 @@ export function registerPlatformRoutes(app: HttpApp, db: Db, subscriptions: Map<
     },
   }, async (request) => {
     const { limit, cursor, status, consumer } = request.query;
-    const after = decodeCursor(cursor, 1);
+    const after = decodeIdCursor(cursor);
     const { rows } = await sql<Record<string, any>>`
       select * from kernel.dead_letters
       where true
         ${status === 'open' ? sql`and replayed_at is null` : status === 'replayed' ? sql`and replayed_at is not null` : sql``}
         ${consumer ? sql`and consumer = ${consumer}` : sql``}
-        ${after ? sql`and id < ${after[0]}::uuid` : sql``}
+        ${after ? sql`and id < ${after}::uuid` : sql``}
       order by id desc
       limit ${limit + 1}`.execute(db);
     const items = rows.slice(0, limit).map(toDeadLetter);
@@ -114,7 +114,7 @@ export function registerPlatformRoutes(app: HttpApp, db: Db, subscriptions: Map<
     },
   }, async (request) => {
     const { limit, cursor, actorId, action, targetType, targetId } = request.query;
-    const after = decodeCursor(cursor, 1);
+    const after = decodeIdCursor(cursor);
     const { rows } = await sql<Record<string, any>>`
       select * from kernel.audit_log
       where true
@@ -122,7 +122,7 @@ export function registerPlatformRoutes(app: HttpApp, db: Db, subscriptions: Map<
         ${action ? sql`and action = ${action}` : sql``}
         ${targetType ? sql`and target_type = ${targetType}` : sql``}
         ${targetId ? sql`and target_id = ${targetId}` : sql``}
-        ${after ? sql`and id < ${after[0]}::uuid` : sql``}
+        ${after ? sql`and id < ${after}::uuid` : sql``}
       order by id desc
       limit ${limit + 1}`.execute(db);
     const items = rows.slice(0, limit).map((r) => ({

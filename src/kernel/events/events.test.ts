@@ -205,6 +205,9 @@ describe('events on the in-process bus', () => {
       expect((await t.post('/api/v1/admin/dead-letters/0190a0a0-0000-7000-8000-000000000000/replay', undefined, { token: admin })).status).toBe(404);
       expect((await t.post('/api/v1/admin/dead-letters/not-an-id/replay', undefined, { token: admin })).status).toBe(404);
       expect((await t.get('/api/v1/admin/dead-letters?cursor=nonsense', { token: admin })).status).toBe(400);
+      const notAnId = Buffer.from(JSON.stringify(['x'])).toString('base64url');
+      expect((await t.get(`/api/v1/admin/dead-letters?cursor=${notAnId}`, { token: admin })).status).toBe(400);
+      expect((await t.get(`/api/v1/admin/audit-log?cursor=${notAnId}`, { token: admin })).status).toBe(400);
       expect((await t.get('/api/v1/admin/dead-letters?status=maybe', { token: admin })).status).toBe(400);
     });
 

@@ -63,16 +63,22 @@ export function clientError(error: NodeJS.ErrnoException, socket: Socket) {
   socket.destroy(error);
 }
 
+/**
+ * Text PostgreSQL cannot store: the NUL character, or a lone UTF-16 surrogate (`"\ud800"` is valid
+ * JSON, but no character; PostgreSQL refuses it in text and jsonb alike).
+ */
+const unstorable = (text: string) => text.includes('\u0000') || !(text as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** Walks with a stack of its own: a 1 MB body may nest half a million arrays deep. */
-function holdsNul(root: unknown): boolean {
+function holdsUnstorableText(root: unknown): boolean {
   const pending: unknown[] = [root];
   while (pending.length > 0) {
     const value = pending.pop();
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) return true;
+      if (unstorable(value)) return true;
     } else if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value)) {
       for (const key in value) {
-        if (key.includes('\u0000')) return true;
+        if (unstorable(key)) return true;
         pending.push((value as Record<string, unknown>)[key]);
       }
     }
@@ -80,28 +86,37 @@ function holdsNul(root: unknown): boolean {
   return false;
 }
 
-/** Query values (strings, or lists of them) with each NUL character made a space, as search reads control characters. */
-function withoutNul(query: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Query values (strings, or lists of them) with each NUL character made a space, as search reads
+ * control characters, and each lone surrogate the replacement character, as a browser shows it.
+ */
+function storable(query: Record<string, unknown>): Record<string, unknown> {
   const clean: Record<string, unknown> = {};
-  const space = (v: unknown) => (typeof v === 'string' ? v.replaceAll('\u0000', ' ') : v);
-  for (const [key, value] of Object.entries(query)) clean[key.replaceAll('\u0000', ' ')] = Array.isArray(value) ? value.map(space) : space(value);
+  const mend = (v: string) => (v.replaceAll('\u0000', ' ') as unknown as { toWellFormed(): string }).toWellFormed();
+  const value = (v: unknown) => (typeof v === 'string' ? mend(v) : v);
+  for (const [key, v] of Object.entries(query)) clean[mend(key)] = Array.isArray(v) ? v.map(value) : value(v);
   return clean;
 }
 
 /**
- * PostgreSQL cannot store the NUL character in text or jsonb: a string carrying one (`\u0000` in
- * JSON, `%00` in a URL) failed as a 500 deep in a handler, after a transaction began. In a body or
- * a path it is refused as bad input, before validation. In a query string, the free text of searches
- * and filters, it becomes a space: a pasted search with a stray control character still searches, as
- * search has always read control characters.
+ * PostgreSQL cannot store the NUL character or a lone surrogate in text or jsonb: a string carrying
+ * one (`\u0000` or `\ud800` in JSON, `%00` in a URL) failed as a 500 deep in a handler, after a
+ * transaction began. In a body or a path it is refused as bad input, before validation. In a query
+ * string, the free text of searches and filters, it is mended: a pasted search with a stray control
+ * character still searches, as search has always read control characters.
  */
-export function refuseNulCharacters(app: FastifyInstance) {
+export function refuseUnstorableText(app: FastifyInstance) {
   // A callback hook, not an async one: it runs on every request, and a promise each is not free.
   app.addHook('preValidation', (request, _reply, done) => {
-    if (request.query && typeof request.query === 'object' && holdsNul(request.query)) request.query = withoutNul(request.query as Record<string, unknown>);
-    const part = holdsNul(request.body) ? 'body' : holdsNul(request.params) ? 'path' : undefined;
+    if (request.query && typeof request.query === 'object' && holdsUnstorableText(request.query)) request.query = storable(request.query as Record<string, unknown>);
+    const part = holdsUnstorableText(request.body) ? 'body' : holdsUnstorableText(request.params) ? 'path' : undefined;
     if (!part) return done();
-    done(new Problem({ status: 400, type: 'invalid-input', title: 'Invalid input', detail: `The ${part} holds a NUL character (\\u0000), which no text field accepts` }));
+    done(new Problem({
+      status: 400,
+      type: 'invalid-input',
+      title: 'Invalid input',
+      detail: `The ${part} holds a NUL character (\\u0000) or a lone UTF-16 surrogate (such as \\ud800), which no text field accepts`,
+    }));
   });
 }
 

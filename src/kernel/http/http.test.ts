@@ -72,6 +72,17 @@ describe('HTTP conventions every endpoint shares', () => {
     expect((await t.post('/api/v1/echo', { name: 'tab\there', quantity: 1 })).body).toEqual({ name: 'tab\there', quantity: 1 });
   });
 
+  it('refuses a lone UTF-16 surrogate in a body (valid JSON, but no character PostgreSQL can store) with 400', async () => {
+    for (const raw of ['{"name":"\\ud800","quantity":1}', '{"name":"x\\udc00y","quantity":1}', '{"name":"ok","quantity":1,"\\ud83d":1}']) {
+      const res = await t.request('POST', '/api/v1/echo', { raw, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.body.detail).toMatch(/lone UTF-16 surrogate/);
+    }
+    // A surrogate pair is one character (an emoji) like any other.
+    expect((await t.post('/api/v1/echo', { name: 'party \ud83c\udf89', quantity: 1 })).body).toEqual({ name: 'party 🎉', quantity: 1 });
+  });
+
   it('answers URLs the router cannot take with problem+json: an over-long path segment, bad percent-encoding', async () => {
     // (Where another route could still match, the router answers 404 instead; a DELETE has none here.)
     const long = await t.app.http.inject({ method: 'DELETE', url: `/api/v1/echo-path/${'x'.repeat(500)}` });

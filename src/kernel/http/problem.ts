@@ -48,8 +48,8 @@ export const notFound = (what = 'Resource') =>
   new Problem({ status: 404, type: 'not-found', title: 'Not found', detail: `${what} not found` });
 export const conflict = (type: string, detail: string, extra?: Record<string, unknown>) =>
   new Problem({ status: 409, type, title: 'Conflict', detail, extra });
-export const unprocessable = (type: string, detail: string) =>
-  new Problem({ status: 422, type, title: 'Unprocessable request', detail });
+export const unprocessable = (type: string, detail: string, extra?: Record<string, unknown>) =>
+  new Problem({ status: 422, type, title: 'Unprocessable request', detail, extra });
 export const tooManyRequests = (detail: string, retryAfterSeconds: number) =>
   new Problem({
     status: 429,

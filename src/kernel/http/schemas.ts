@@ -48,6 +48,29 @@ export function decodeCursor(cursor: string | undefined, arity: number): (string
   throw badRequest('The cursor is not valid', [{ path: 'querystring:/cursor', message: 'is not a cursor this API issued' }]);
 }
 
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const notOurs = () => badRequest('The cursor is not valid', [{ path: 'querystring:/cursor', message: 'is not a cursor this API issued' }]);
+
+/**
+ * The id a list's cursor carries, checked to be one: a cursor is opaque to the client but made of
+ * its bytes, and an edited one reached PostgreSQL's uuid cast as a 500.
+ */
+export function decodeIdCursor(cursor: string | undefined): string | undefined {
+  const values = decodeCursor(cursor, 1);
+  if (!values) return undefined;
+  if (typeof values[0] !== 'string' || !UUID_TEXT.test(values[0])) throw notOurs();
+  return values[0];
+}
+
+/** The sequence number a list's cursor carries, checked to be one (see decodeIdCursor). */
+export function decodeSeqCursor(cursor: string | undefined): number | undefined {
+  const values = decodeCursor(cursor, 1);
+  if (!values) return undefined;
+  const seq = Number(values[0]);
+  if (!Number.isSafeInteger(seq) || seq < 0) throw notOurs();
+  return seq;
+}
+
 /** Common error responses for the OpenAPI document. */
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, { $ref: 'Problem#' }]));

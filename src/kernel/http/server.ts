@@ -10,7 +10,7 @@ import type { Config } from '../config.ts';
 import type { HttpApp } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
-import { clientError, frameworkError, installErrorHandling, refuseNulCharacters } from './errors.ts';
+import { clientError, frameworkError, installErrorHandling, refuseUnstorableText } from './errors.ts';
 import { finiteNumbersValidator } from './finite-numbers.ts';
 import { Money, ProblemDetails } from './schemas.ts';
 
@@ -48,7 +48,7 @@ export async function createHttpServer(options: {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app as unknown as FastifyInstance);
-  refuseNulCharacters(app as unknown as FastifyInstance);
+  refuseUnstorableText(app as unknown as FastifyInstance);
   app.addSchema(ProblemDetails);
   app.addSchema(Money);
 

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../kernel/http/problem.ts';
-import { decodeCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
+import { decodeSeqCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { DEFAULT_LOCATION_ID, InsufficientStockError, InventoryEvents, type LocationCreated } from './contract.ts';
@@ -197,8 +197,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext) {
   }, async (request) => {
     const variant = await ownedVariant(request, request.params.variantId);
     const { limit, cursor } = request.query;
-    const after = decodeCursor(cursor, 1);
-    const rows = await store.listMovements(ctx.db, variant.variantId, limit + 1, after ? Number(after[0]) : undefined);
+    const rows = await store.listMovements(ctx.db, variant.variantId, limit + 1, decodeSeqCursor(cursor));
     const page = rows.slice(0, limit);
     return {
       items: page.map(({ seq: _seq, ...m }) => ({ ...m, createdAt: m.createdAt.toISOString() })),

@@ -136,6 +136,11 @@ describe('stock levels, adjustments, transfers and the movement ledger', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen.map((m) => m.type)).toEqual(['adjustment', 'transfer_in', 'transfer_out', 'adjustment', 'adjustment', 'receipt']);
+    // A cursor edited to carry no sequence number is refused, not a 500 from the database.
+    for (const value of ['x', -1, 1.5, '1e400']) {
+      const forged = Buffer.from(JSON.stringify([value])).toString('base64url');
+      expect((await t.get(`/api/v1/inventory/${id}/movements?cursor=${forged}`, { token: owner.token })).status).toBe(400);
+    }
     expect(new Set(seen.map((m) => m.id)).size).toBe(seen.length);
     expect(seen.find((m) => m.reason === 'damaged')).toMatchObject({ onHandDelta: -3, actorId: owner.id });
 

@@ -137,6 +137,14 @@ async function shippingOf(ctx: ModuleContext, lines: PreparedCheckout['lines']):
   }
 }
 
+/**
+ * The largest order total, in minor units (10 trillion of a currency with cents). Every amount and
+ * sum below it is exact in a JSON number and a JavaScript one; a cart of many lines at the highest
+ * price the catalog takes added up past 2^53, where totals round and the order's stored sums no
+ * longer agree (a 500).
+ */
+export const MAX_ORDER_TOTAL = 1_000_000_000_000_000;
+
 /** The transactional part: everything or nothing. Returns the stored order. */
 export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedCheckout): Promise<OrderRecord> {
   const { userId, input, lines } = prepared;
@@ -179,6 +187,10 @@ export async function placeOrder(ctx: ModuleContext, tx: Db, prepared: PreparedC
     freeShippingFor: quote?.freeShipping ? (couponSeller ? new Set([couponSeller]) : 'all') : new Set(),
     taxRateBps,
   });
+
+  if (totals.total > MAX_ORDER_TOTAL) {
+    throw unprocessable('order-too-large', `An order's total may be at most ${MAX_ORDER_TOTAL} minor units; split it into smaller orders`, { limit: MAX_ORDER_TOTAL });
+  }
 
   const expiresAt = paymentDeadline(ctx, now);
   let payment;

@@ -32,12 +32,15 @@ const PaymentInput = Type.Union([
   Type.Object({ method: Type.Literal('store_credit') }, { additionalProperties: false }),
 ]);
 
+/** The cart's limit of one item per line (MAX_LINE_QUANTITY in the cart module): an order from items takes what one from the cart takes. */
+const MAX_ITEM_QUANTITY = 9999;
+
 const PlaceOrderBody = Type.Object(
   {
     items: Type.Optional(
       Type.Array(
         Type.Object(
-          { productId: Id, variantId: Type.Optional(Id), quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+          { productId: Id, variantId: Type.Optional(Id), quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }) },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 100, description: "Omit to check out the signed-in user's cart" },

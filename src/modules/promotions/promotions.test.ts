@@ -115,6 +115,11 @@ describe('coupons', () => {
       expect((await t.get(`/api/v1/coupons/${newId()}`, { token: boss.token })).status).toBe(404);
       expect((await t.patch(`/api/v1/coupons/${newId()}`, {}, { token: boss.token })).status).toBe(400);
       expect((await t.get('/api/v1/coupons?cursor=garbage', { token: boss.token })).status).toBe(400);
+      // Well-formed cursors whose value is no coupon id: refused, not a 500 from the database's uuid cast.
+      for (const value of ['x', '1', "' or 1=1 --", 7]) {
+        const cursor = Buffer.from(JSON.stringify([value])).toString('base64url');
+        expect((await t.get(`/api/v1/coupons?cursor=${cursor}`, { token: boss.token })).status).toBe(400);
+      }
     });
   });
 
