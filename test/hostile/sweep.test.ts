@@ -26,6 +26,8 @@ const ODD_VALUES: unknown[] = [
   null, -1, 2 ** 31, 2 ** 53 + 1, 1e308, 1.5, '', 'x'.repeat(20_000), '💩'.repeat(50), 'a\u0000b', "' or 1=1 --", [], { a: { b: {} } }, true, '2026-13-45T99:99:99Z',
   // Numeric strings Ajv coerces to ±Infinity.
   '1e309', '-1e309',
+  // Lone UTF-16 surrogates: valid JSON escapes, but no character PostgreSQL can store.
+  '\ud800', 'x\udc00y',
 ];
 const ODD_IDS = ['x', 'x'.repeat(199), '%27%20or%201%3D1', '..%2F..%2Fetc', '-1', '1e309', '%F0%9F%92%A9', '00000000-0000-0000-0000-00000000000g'];
 
@@ -102,7 +104,9 @@ describe('hostile input, every route', () => {
         const queryNames = (operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
         const queries = [''];
         if (queryNames.length > 0) {
-          queries.push(`?${queryNames.map((q) => `${q}=${'x'.repeat(3000)}`).join('&')}`, `?${queryNames.map((q) => `${q}=-1`).join('&')}`, `?${queryNames.map((q) => `${q}=1e309`).join('&')}`, `?${queryNames.map((q) => `${q}[a]=b`).join('&')}`);
+          queries.push(`?${queryNames.map((q) => `${q}=${'x'.repeat(3000)}`).join('&')}`, `?${queryNames.map((q) => `${q}=-1`).join('&')}`, `?${queryNames.map((q) => `${q}=1e309`).join('&')}`, `?${queryNames.map((q) => `${q}[a]=b`).join('&')}`,
+            // A well-formed cursor (base64url of ["x"]) carrying no id or sequence number.
+            `?${queryNames.map((q) => `${q}=WyJ4Il0`).join('&')}`);
         }
         const bodies = bodiesFor(operation.requestBody?.content?.['application/json']?.schema);
         for (const who of ['admin', 'seller', 'customer', null] as const) {

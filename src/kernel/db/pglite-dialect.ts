@@ -201,7 +201,10 @@ class PGliteDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const conn = connection as PGliteConnection;
-    conn.finish!.rollback(new RollbackSignal('rollback'));
+    // Kysely rolls back after a failed commit too: the transaction is over already (PostgreSQL
+    // rolled it back), and the commit's own error (a deferred constraint) is the one to report.
+    if (!conn.finish) return;
+    conn.finish.rollback(new RollbackSignal('rollback'));
     try {
       await conn.finish!.done;
     } finally {

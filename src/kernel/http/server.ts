@@ -11,7 +11,7 @@ import type { HttpApp } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import { clientError, frameworkError, installErrorHandling, refuseUnstorableText } from './errors.ts';
-import { finiteNumbersValidator } from './finite-numbers.ts';
+import { requestValidator } from './finite-numbers.ts';
 import { Money, ProblemDetails } from './schemas.ts';
 
 const ID_HEADER = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -41,7 +41,7 @@ export async function createHttpServer(options: {
     },
     trustProxy: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true } },
-    schemaController: { compilersFactory: { buildValidator: finiteNumbersValidator() } },
+    schemaController: { compilersFactory: { buildValidator: requestValidator() } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: frameworkError,
     clientErrorHandler: clientError,

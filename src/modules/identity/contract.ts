@@ -49,6 +49,12 @@ export interface SellerDirectory {
 }
 export const SELLER_DIRECTORY_PORT = 'identity.sellers';
 
+/** Port `identity.users`: lets another module refuse to act for an account that does not exist (an admin granting store credit). */
+export interface UserDirectory {
+  userExists(userId: string): Promise<boolean>;
+}
+export const USER_DIRECTORY_PORT = 'identity.users';
+
 /** Demo accounts (DEMO_DATA on, empty database). Ids are fixed so other modules' demo data can refer to them. */
 export const DEMO_ACCOUNTS = {
   admin: { id: '01900000-0000-7000-8000-000000000001', email: 'admin@bazaar.dev', password: 'demo-admin-2026', name: 'Ada Admin', roles: ['admin'] },

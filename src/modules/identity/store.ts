@@ -183,6 +183,12 @@ export async function setSellerStatus(tx: Db, userId: string, status: SellerStat
 }
 
 /** Active means: the profile is not suspended, and its owner still exists and still holds the seller role. */
+export async function userExists(db: Db, userId: string): Promise<boolean> {
+  if (!isUuid(userId)) return false;
+  const { rows } = await sql`select 1 from identity.users where id = ${userId}`.execute(db);
+  return rows.length > 0;
+}
+
 export async function isSellerActive(db: Db, userId: string): Promise<boolean> {
   if (!isUuid(userId)) return false;
   const { rows } = await sql`

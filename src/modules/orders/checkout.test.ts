@@ -277,6 +277,16 @@ describe('marketplace split, shipping and tax', () => {
     const buyerView = await orderOf(shop, res.body.id, buyer.token);
     expect(buyerView.items).toHaveLength(2);
     expect(buyerView.sellerView).toBe(false);
+
+    // Bob ships his parcel: his group's history is his and the buyer's to see, not Alice's.
+    await orderReaches(shop, res.body.id, 'paid');
+    expect((await shop.t.post(`/api/v1/orders/${res.body.id}/ship`, { trackingNumber: 'TRK-BOB' }, { token: bob.token })).status).toBe(200);
+    const bobsGroup = (await orderOf(shop, res.body.id, bob.token)).groups[0].id;
+    expect((await orderOf(shop, res.body.id, buyer.token)).history.some((h: { groupId: string | null }) => h.groupId === bobsGroup)).toBe(true);
+    const aliceLater = await orderOf(shop, res.body.id, alice.token);
+    expect(aliceLater.history.length).toBeGreaterThan(0);
+    expect(aliceLater.history.every((h: { groupId: string | null }) => h.groupId === null || h.groupId === aliceView.groups[0].id)).toBe(true);
+    expect(JSON.stringify(aliceLater.history)).not.toContain(bob.id);
   });
 
   it("charges each seller's shipping rate, taxes subtotal − discount + shipping at the country's rate, and shows each part", async () => {

@@ -110,10 +110,10 @@ export interface OrdersPort {
   getOrderForPayment(orderId: string, tx?: Db): Promise<OrderForPayment | null>;
   /**
    * A customer retries a failed payment: holds the order's stock again (it was released when the
-   * payment failed) and makes `paymentId` the order's current payment, inside the caller's transaction. Throws OrderNotPayableError, or
-   * InsufficientStockError (inventory's) when the stock is gone meanwhile.
+   * payment failed) and makes `paymentId`, paid by `method`, the order's current payment, inside the caller's transaction. Throws
+   * OrderNotPayableError, or InsufficientStockError (inventory's) when the stock is gone meanwhile.
    */
-  holdStockForPaymentRetry(tx: Db, input: { orderId: string; userId: string; paymentId: string }): Promise<OrderForPayment>;
+  holdStockForPaymentRetry(tx: Db, input: { orderId: string; userId: string; paymentId: string; method: 'card' | 'cod' | 'store_credit' }): Promise<OrderForPayment>;
 }
 
 export class OrderNotPayableError extends Error {

@@ -23,7 +23,7 @@ export function ordersPort(ctx: ModuleContext): OrdersPort {
       return order ? forPayment(order) : null;
     },
 
-    async holdStockForPaymentRetry(tx, { orderId, userId, paymentId }) {
+    async holdStockForPaymentRetry(tx, { orderId, userId, paymentId, method }) {
       const order = await store.lockOrder(tx, orderId);
       if (!order || order.userId !== userId) throw new OrderNotPayableError('not-found', 'Order not found');
       if (order.status !== 'payment_failed') {
@@ -35,6 +35,7 @@ export function ordersPort(ctx: ModuleContext): OrdersPort {
       // Throws inventory's InsufficientStockError when the stock went to someone else meanwhile.
       await holdStockAgain(ctx, tx, order);
       order.paymentId = paymentId;
+      order.paymentMethod = method;
       order.paymentStatus = 'pending';
       order.updatedAt = new Date();
       await store.saveOrderState(tx, order);

@@ -253,6 +253,7 @@ export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): 
 function stateAssignments(order: OrderRow) {
   return sql`
       status = ${order.status},
+      payment_method = ${order.paymentMethod},
       payment_id = ${order.paymentId},
       payment_status = ${order.paymentStatus},
       reservation_id = ${order.reservationId},

@@ -155,7 +155,8 @@ export function orderView(order: OrderRecord, sellerId?: string) {
     shippingAddress: order.shippingAddress,
     payment: { id: order.paymentId, method: order.paymentMethod, status: order.paymentStatus },
     paymentDueAt: unpaid ? order.paymentDueAt.toISOString() : null,
-    history: order.history.map((h) => ({
+    // A seller sees the order-wide transitions and its own group's, not another seller's (who shipped what, and who they are).
+    history: (sellerId ? order.history.filter((h) => h.groupId === null || groups.some((g) => g.id === h.groupId)) : order.history).map((h) => ({
       from: h.from,
       to: h.to,
       at: h.at.toISOString(),

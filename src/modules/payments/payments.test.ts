@@ -50,6 +50,16 @@ async function paidOrder(buyer: Person, price = 5000, stock = 5) {
   return { product: p, order: res.body, payment };
 }
 
+describe('a card paid with a one-time token', () => {
+  it("shows the card's brand and last four digits once charged, as the provider tells them", async () => {
+    const buyer = await person(shop.t);
+    const p = await product(shop, seller, { price: 800, stock: 2 });
+    const placed = await placeOrder(shop, buyer, { items: [item(p)], payment: { method: 'card', token: 'pm_card_amex' } });
+    await orderReaches(shop, placed.body.id, 'paid');
+    expect((await paymentsOf(placed.body.id, buyer.token))[0]).toMatchObject({ method: 'card', status: 'captured', card: { brand: 'amex', last4: '8431' } });
+  });
+});
+
 describe('a declined card', () => {
   it('fails the payment, gives the stock back, and a retry with a good card pays the order', async () => {
     const buyer = await person(shop.t);
@@ -109,6 +119,18 @@ describe('a declined card', () => {
     expect(retry.status).toBe(409);
     expect(retry.body.type).toMatch(/\/insufficient-stock$/);
     expect((await orderOf(shop, placed.body.id)).status).toBe('payment_failed');
+  });
+
+  it('shows the method that paid: a failed card order paid again with store credit says store_credit', async () => {
+    const buyer = await person(shop.t);
+    const p = await product(shop, seller, { price: 700, stock: 2 });
+    const placed = await placeOrder(shop, buyer, { items: [item(p)], payment: { method: 'card', token: 'pm_card_chargeDeclined' } });
+    await orderReaches(shop, placed.body.id, 'payment_failed');
+    await grantCredit(shop, buyer, 5000);
+    const retry = await shop.t.post('/api/v1/payments/pay', { orderId: placed.body.id, payment: { method: 'store_credit' } }, { token: buyer.token });
+    expect(retry.status).toBe(202);
+    const paid = await orderReaches(shop, placed.body.id, 'paid');
+    expect(paid.payment).toMatchObject({ id: retry.body.id, method: 'store_credit', status: 'captured' });
   });
 
   it("refuses to pay someone else's order (404) and malformed retries (400)", async () => {
@@ -220,6 +242,8 @@ describe('refunds', () => {
 
     const nothingLeft = await refund({ reason: 'again' });
     expect(nothingLeft.status).toBe(409);
+    expect(nothingLeft.body.type).toMatch(/\/nothing-to-refund$/);
+    expect(nothingLeft.body.refundable).toBe(0);
   });
 
   it('never refunds more than was captured, even when refunds race: of five at once for 40 % each, exactly two go through', async () => {
@@ -332,6 +356,16 @@ describe('saved cards', () => {
     expect(refused.body).toMatchObject({ type: expect.stringMatching(/\/too-many-payment-methods$/), limit: 20 });
     const wallet = (await shop.t.get('/api/v1/payment-methods', { token: buyer.token })).body.items;
     expect(wallet).toHaveLength(20);
+    // Paged like every list: 8 + 8 + 4, each card once.
+    const pages: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await shop.t.get(`/api/v1/payment-methods?limit=8${cursor ? `&cursor=${cursor}` : ''}`, { token: buyer.token });
+      pages.push(page.body.items.map((m: { id: string }) => m.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(pages.map((p) => p.length)).toEqual([8, 8, 4]);
+    expect(pages.flat()).toEqual(wallet.map((m: { id: string }) => m.id));
     expect((await save()).status).toBe(409);
     expect((await shop.t.delete(`/api/v1/payment-methods/${wallet[0].id}`, { token: buyer.token })).status).toBe(204);
     expect((await save()).status).toBe(201);

@@ -135,7 +135,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
         const { chargeId } = await callProvider(policy, () =>
           provider().capture({ idempotencyKey: payment.id, authorizationId: authorization.authorizationId, amount: payment.amount }),
         );
-        outcome = { kind: 'captured', authorizationId: authorization.authorizationId, chargeId };
+        outcome = { kind: 'captured', authorizationId: authorization.authorizationId, chargeId, card: authorization.card };
       }
     } catch (error) {
       if (isRetryLater(error) && payment.attempts < MAX_PROVIDER_ROUNDS) {

@@ -27,7 +27,8 @@ export interface CardDetails {
 }
 
 export type AuthorizeResult =
-  | { status: 'authorized'; authorizationId: string }
+  /** `card`: what the provider says of the card charged (as Stripe's payment_method_details), if it says. */
+  | { status: 'authorized'; authorizationId: string; card?: { brand: string; last4: string } }
   | { status: 'declined'; declineCode: string; message: string };
 
 export interface WebhookEvent {

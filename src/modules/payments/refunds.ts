@@ -56,6 +56,7 @@ export async function openRefund(ctx: ModuleContext, tx: Db, payment: PaymentRec
   const refundable = refundableAmount(payment, await store.refundsOfPayment(tx, payment.id));
   const ceiling = Math.min(refundable, request.limit ?? refundable);
   if (capturedAmount(payment) === 0) throw new RefundRefusedError('nothing-captured', 'Nothing was captured on this payment', 0);
+  if (refundable === 0) throw new RefundRefusedError('nothing-captured', 'All that was captured on this payment has been refunded', 0);
   if (request.currency && request.currency !== payment.currency) {
     throw new RefundRefusedError('currency-mismatch', `The payment is in ${payment.currency}`, ceiling);
   }

@@ -6,9 +6,10 @@ import { hasPermission, principalOf, requirePermission, requireUser } from '../.
 import { afterCommit } from '../../kernel/db/after-commit.ts';
 import { respondIdempotently } from '../../kernel/http/idempotency.ts';
 import { badRequest, conflict, forbidden, notFound, Problem, unprocessable } from '../../kernel/http/problem.ts';
-import { decodeCursor, encodeCursor, errorResponses, IdParams, ListQuery, Page } from '../../kernel/http/schemas.ts';
+import { decodeCursor, decodeIdCursor, encodeCursor, errorResponses, IdParams, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { USER_DIRECTORY_PORT, type UserDirectory } from '../identity/contract.ts';
 import { InsufficientStockError } from '../inventory/contract.ts';
 import { ORDERS_PORT, OrderNotPayableError, type OrdersPort } from '../orders/contract.ts';
 import { PaymentRefusedError, STORE_CREDIT_PORT, type StoreCreditPort } from './contract.ts';
@@ -118,7 +119,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
           const paymentId = newId();
           let order;
           try {
-            order = await orders().holdStockForPaymentRetry(tx, { orderId, userId, paymentId });
+            order = await orders().holdStockForPaymentRetry(tx, { orderId, userId, paymentId, method: instruction.method });
           } catch (error) {
             if (error instanceof OrderNotPayableError) {
               if (error.reason === 'not-found') throw notFound('Order');
@@ -379,9 +380,18 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
         tags: ['payments'],
         summary: 'Your saved cards',
         security: bearer,
-        response: { 200: Type.Object({ items: Type.Array(SavedMethod) }), ...errorResponses(401) },
+        querystring: Type.Object(ListQuery, { additionalProperties: false }),
+        response: { 200: Page(SavedMethod), ...errorResponses(400, 401) },
       },
-    }, async (request) => ({ items: (await store.savedMethodsOf(ctx.db, principalOf(request).userId)).map(savedMethodView) }));
+    }, async (request) => {
+      // At most MAX_SAVED_METHODS_PER_USER rows: read whole, paged like every list.
+      const { limit, cursor } = request.query;
+      const after = decodeIdCursor(cursor);
+      const all = await store.savedMethodsOf(ctx.db, principalOf(request).userId);
+      const rest = after ? all.filter((m) => m.id > after) : all;
+      const page = rest.slice(0, limit);
+      return { items: page.map(savedMethodView), nextCursor: rest.length > limit ? encodeCursor([page[page.length - 1]!.id]) : null };
+    });
 
     app.delete('/payment-methods/:id', {
       preHandler: requireUser,
@@ -400,6 +410,21 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
     });
 
     // ------------------------------------------------------------ store credit
+
+    /**
+     * An admin names the account: one that does not exist is a 404, not a ledger for nobody. Asked
+     * before any transaction (the directory is identity's port). When identity runs elsewhere with no
+     * client wired, the id is taken as given.
+     */
+    async function assertUserExists(userId: string) {
+      let directory: UserDirectory | undefined;
+      try {
+        directory = ctx.ports.get<UserDirectory>(USER_DIRECTORY_PORT);
+      } catch {
+        return;
+      }
+      if (!(await directory.userExists(userId))) throw notFound('User');
+    }
 
     async function storeCreditView(userId: string, cursor: string | undefined, limit: number) {
       const balance = await credit().balance(userId);
@@ -431,9 +456,12 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
         security: bearer,
         params: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 100 }) }),
         querystring: Type.Object(ListQuery),
-        response: { 200: StoreCredit, ...errorResponses(400, 401, 403) },
+        response: { 200: StoreCredit, ...errorResponses(400, 401, 403, 404) },
       },
-    }, async (request) => storeCreditView(request.params.userId, request.query.cursor, request.query.limit));
+    }, async (request) => {
+      await assertUserExists(request.params.userId);
+      return storeCreditView(request.params.userId, request.query.cursor, request.query.limit);
+    });
 
     app.post('/admin/store-credit', {
       preHandler: requirePermission('store-credit:grant'),
@@ -445,11 +473,12 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
           { userId: Type.String({ minLength: 1, maxLength: 100 }), amount: MoneyInput, reason: Reason },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ userId: Type.String(), balance: StoreCredit.properties.balance, entry: LedgerEntrySchema }), ...errorResponses(400, 401, 403, 422) },
+        response: { 201: Type.Object({ userId: Type.String(), balance: StoreCredit.properties.balance, entry: LedgerEntrySchema }), ...errorResponses(400, 401, 403, 404, 422) },
       },
     }, async (request, reply) => {
       const principal = principalOf(request);
       const { userId, amount, reason } = request.body;
+      await assertUserExists(userId);
       const reference = newId();
       await ctx.transaction(async (tx) => {
         try {

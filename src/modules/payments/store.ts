@@ -171,7 +171,8 @@ export async function postponeCharge(db: Db, id: string, delayMs: number): Promi
 }
 
 export type ChargeOutcome =
-  | { kind: 'captured'; authorizationId: string | null; chargeId: string }
+  /** `card`: the charged card's brand and last digits as the provider gave them (a one-time token's are known only then). */
+  | { kind: 'captured'; authorizationId: string | null; chargeId: string; card?: { brand: string; last4: string } }
   | { kind: 'failed'; declineCode: string; message: string };
 
 /**
@@ -187,8 +188,8 @@ export async function settleCharges(tx: Db, settlements: { id: string; outcome: 
   for (const { id, outcome } of settlements) if (!first.has(id)) first.set(id, outcome);
   const outcomes = [...first].map(([id, o]) =>
     o.kind === 'captured'
-      ? { id, status: 'captured', authorization_id: o.authorizationId, charge_id: o.chargeId, decline_code: null, failure_message: null }
-      : { id, status: 'failed', authorization_id: null, charge_id: null, decline_code: o.declineCode, failure_message: o.message },
+      ? { id, status: 'captured', authorization_id: o.authorizationId, charge_id: o.chargeId, decline_code: null, failure_message: null, card_brand: o.card?.brand ?? null, card_last4: o.card?.last4 ?? null }
+      : { id, status: 'failed', authorization_id: null, charge_id: null, decline_code: o.declineCode, failure_message: o.message, card_brand: null, card_last4: null },
   );
   // More than one payment: planned for its ids each time (CUSTOM_PLAN), since a generic plan kept from
   // when the table was small scans all of it.
@@ -196,10 +197,11 @@ export async function settleCharges(tx: Db, settlements: { id: string; outcome: 
     update payments.payments p set
       status = v.status, authorization_id = v.authorization_id, charge_id = v.charge_id,
       decline_code = v.decline_code, failure_message = v.failure_message,
+      card_brand = coalesce(p.card_brand, v.card_brand), card_last4 = coalesce(p.card_last4, v.card_last4),
       captured_at = case when v.status = 'captured' then now() end,
       card_token_enc = null, locked_until = null, updated_at = now()
     from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb)
-      as v (id uuid, status text, authorization_id text, charge_id text, decline_code text, failure_message text)
+      as v (id uuid, status text, authorization_id text, charge_id text, decline_code text, failure_message text, card_brand text, card_last4 text)
     where ${equalsAny(sql`p.id`, [...first.keys()], 'uuid')} and p.id = v.id and p.status in ('pending', 'processing')
     returning p.*`.execute(tx);
   return new Map(rows.map((r) => [r.id as string, toPayment(r)]));

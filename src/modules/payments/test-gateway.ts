@@ -149,7 +149,7 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
           ? { status: 'declined', declineCode: 'invalid_payment_method', message: 'No such payment method.' }
           : card.decline
             ? { status: 'declined', declineCode: card.decline.code, message: card.decline.message }
-            : { status: 'authorized', authorizationId: id('auth') };
+            : { status: 'authorized', authorizationId: id('auth'), card: { brand: card.brand, last4: card.last4 } };
         const authorization = { authorizationId: result.status === 'authorized' ? result.authorizationId : '', result, amount, currency, token };
         remember(authorizations, idempotencyKey, authorization);
         if (result.status === 'authorized') remember(authorizationsById, result.authorizationId, authorization);
