@@ -102,6 +102,23 @@ describe('coupons', () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
+    it("takes amounts as API.md's Money too: one currency across value, minimum and currency", async () => {
+      const create = (body: Record<string, unknown>) => t.post('/api/v1/coupons', body, { token: boss.token });
+      const euros = await create({ code: 'EURO5', kind: 'fixed', value: { amount: 500, currency: 'EUR' }, minSubtotal: { amount: 2000, currency: 'EUR' } });
+      expect(euros.status).toBe(201);
+      expect(euros.body).toMatchObject({ value: 500, currency: 'EUR', minSubtotal: 2000 });
+      const percent = await create({ code: 'TENPCT-MIN', kind: 'percentage', value: 10, minSubtotal: { amount: 100_000, currency: 'USD' } });
+      expect(percent.status).toBe(201);
+      expect(percent.body).toMatchObject({ value: 10, minSubtotal: 100_000, currency: 'USD' });
+      expect((await create({ code: 'MIXED', kind: 'fixed', value: { amount: 5, currency: 'EUR' }, currency: 'USD' })).status).toBe(400);
+      expect((await create({ code: 'MIXED2', kind: 'fixed', value: 5, currency: 'USD', minSubtotal: { amount: 5, currency: 'GBP' } })).status).toBe(400);
+      expect((await create({ code: 'PCTMONEY', kind: 'percentage', value: { amount: 10, currency: 'USD' } })).status).toBe(400);
+      const patched = await t.patch(`/api/v1/coupons/${euros.body.id}`, { minSubtotal: { amount: 3000, currency: 'EUR' } }, { token: boss.token });
+      expect(patched.status).toBe(200);
+      expect(patched.body.minSubtotal).toBe(3000);
+      expect((await t.patch(`/api/v1/coupons/${euros.body.id}`, { minSubtotal: { amount: 3000, currency: 'USD' } }, { token: boss.token })).status).toBe(400);
+    });
+
     it('rejects nonsense with a 400 naming the field', async () => {
       const bad = async (body: Record<string, unknown>) => (await t.post('/api/v1/coupons', body, { token: boss.token })).status;
       expect(await bad({ code: 'PCT0', kind: 'percentage', value: 0 })).toBe(400);

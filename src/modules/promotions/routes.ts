@@ -14,13 +14,21 @@ const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type
 const Instant = Type.String({ format: 'date-time', maxLength: 40 });
 const Uuid = Type.String({ format: 'uuid' });
 
+const Currency = Type.String({ pattern: '^[A-Z]{3}$' });
+/** An amount as API.md's Money (`{ amount, currency }`), or a bare integer in the coupon's currency. */
+const AmountInput = Type.Union([
+  Type.Integer({ minimum: 0, maximum: MAX_AMOUNT }),
+  Type.Object({ amount: Type.Integer({ minimum: 0, maximum: MAX_AMOUNT }), currency: Currency }, { additionalProperties: false }),
+]);
+type AmountInput = Static<typeof AmountInput>;
+
 const CouponBody = Type.Object(
   {
     code: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$', description: 'Case-insensitive; 3-40 letters, digits, - or _' }),
     kind: Kind,
-    value: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description: 'Percent (1..100) or minor units; unused for free_shipping' })),
-    currency: Type.Optional(Type.String({ pattern: '^[A-Z]{3}$' })),
-    minSubtotal: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_AMOUNT })),
+    value: Type.Optional(Type.Union([AmountInput], { description: 'Percent (1..100, an integer), or the amount off (Money, or minor units); unused for free_shipping' })),
+    currency: Type.Optional(Currency),
+    minSubtotal: Type.Optional(AmountInput),
     startsAt: Type.Optional(Instant),
     endsAt: Type.Optional(Instant),
     usageLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
@@ -37,7 +45,7 @@ const CouponPatch = Type.Object(
     endsAt: Type.Optional(Type.Union([Instant, Type.Null()])),
     usageLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000_000 }), Type.Null()])),
     perCustomerLimit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()])),
-    minSubtotal: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: MAX_AMOUNT }), Type.Null()])),
+    minSubtotal: Type.Optional(Type.Union([AmountInput, Type.Null()])),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -106,7 +114,13 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
     if (!anySeller && body.sellerId && body.sellerId !== principal.userId) throw forbidden('A seller creates coupons for its own items only');
     const sellerId = anySeller ? (body.sellerId ?? null) : principal.userId;
 
-    const value = body.kind === 'free_shipping' ? (body.value ?? 0) : body.value;
+    if (body.kind === 'percentage' && typeof body.value === 'object') {
+      throw badRequest('A percentage is a number, not an amount of money', [{ path: '/value', message: 'must be integer' }]);
+    }
+    // One currency for the coupon, whichever fields name it.
+    const named = [body.currency, currencyOf(body.value), currencyOf(body.minSubtotal)].filter((c): c is string => c !== undefined);
+    if (new Set(named).size > 1) throw badRequest('The coupon\'s amounts and currency must name one currency', [{ path: '/currency', message: 'differs from an amount\'s currency' }]);
+    const value = body.kind === 'free_shipping' ? (amountOf(body.value) ?? 0) : amountOf(body.value);
     if (value === undefined) throw badRequest(`A ${body.kind} coupon needs a value`, [{ path: '/value', message: 'is required' }]);
     if (body.kind === 'percentage' && (value < 1 || value > 100)) {
       throw badRequest('A percentage is between 1 and 100', [{ path: '/value', message: 'must be between 1 and 100' }]);
@@ -126,8 +140,8 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
           kind: body.kind,
           value,
           // An amount off means nothing without its currency; a percentage works in any.
-          currency: body.currency ?? (body.kind === 'fixed' ? 'USD' : null),
-          minSubtotal: body.minSubtotal ?? null,
+          currency: named[0] ?? (body.kind === 'fixed' ? 'USD' : null),
+          minSubtotal: amountOf(body.minSubtotal) ?? null,
           startsAt,
           endsAt,
           usageLimit: body.usageLimit ?? null,
@@ -196,8 +210,12 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
       endsAt: instant(body.endsAt),
       usageLimit: body.usageLimit,
       perCustomerLimit: body.perCustomerLimit,
-      minSubtotal: body.minSubtotal,
+      minSubtotal: body.minSubtotal === null ? null : amountOf(body.minSubtotal),
     };
+    const minCurrency = currencyOf(body.minSubtotal ?? undefined);
+    if (minCurrency && current.currency && minCurrency !== current.currency) {
+      throw badRequest(`This coupon is in ${current.currency}`, [{ path: '/minSubtotal/currency', message: `must be ${current.currency}` }]);
+    }
     checkWindow(changes.startsAt === undefined ? current.startsAt : changes.startsAt, changes.endsAt === undefined ? current.endsAt : changes.endsAt);
     return ctx.transaction(async (tx) => {
       const updated = await updateCoupon(tx, current.id, changes);
@@ -216,3 +234,6 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
     });
   });
 }
+
+const amountOf = (input: AmountInput | undefined): number | undefined => (input === undefined ? undefined : typeof input === 'number' ? input : input.amount);
+const currencyOf = (input: AmountInput | undefined): string | undefined => (typeof input === 'object' ? input.currency : undefined);
