@@ -250,8 +250,9 @@ const nothingRan = (command: string) => ({ command, rowCount: null, rows: [], fi
 
 /**
  * A statement with its transaction's `begin` ahead of it and/or its `commit` behind it, in one write
- * answered together: each saves the transaction a round trip, which costs both processes more than a
- * short statement's own work (bench/README.md). `begin` and `commit` are parsed unnamed and run under
+ * answered together: each saves the transaction a round trip (a checkout's server made 41 syscalls
+ * per order instead of 53, and answered 3-4 % sooner at one buyer; bench/README.md, sixth round).
+ * `begin` and `commit` are parsed unnamed and run under
  * the statement's one Sync; their answers (ParseComplete, BindComplete, CommandComplete) are not the
  * statement's. Should the statement fail, the server skips the commit (everything up to the Sync), the
  * transaction is left aborted as it would be had the statement gone alone, and the caller rolls it back.
