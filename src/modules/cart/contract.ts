@@ -7,6 +7,9 @@ import type { Db } from '../../kernel/db/database.ts';
 
 export const CART_PORT = 'cart.carts';
 
+/** The most of one item a cart line holds, and so an order's item (orders takes what a cart takes). */
+export const MAX_LINE_QUANTITY = 9999;
+
 export interface CheckoutCart {
   cartId: string;
   /** Changes with every change to the cart: `clearCart` empties only the cart that was read. */

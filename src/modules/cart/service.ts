@@ -1,13 +1,14 @@
 import type { Money, PurchasableVariant } from '../catalog/contract.ts';
 import type { QuoteLine } from '../promotions/contract.ts';
+import { MAX_LINE_QUANTITY } from './contract.ts';
 
 /**
  * Cart rules as plain functions: how a stored line reads against today's catalog and stock, what the
  * cart costs, and when a wished-for product is back. SQL is in store.ts, HTTP in routes.ts.
  */
 
-/** Per line; more than this is not a shopper's cart, and it keeps totals far from overflow. */
-export const MAX_LINE_QUANTITY = 9999;
+// Per line: more is not a shopper's cart, and it keeps totals far from overflow. In the contract, as orders' items share it.
+export { MAX_LINE_QUANTITY };
 
 /**
  * Distinct lines a cart may hold, as many as one order may (POST /orders takes at most 100 items).

@@ -6,6 +6,7 @@ import { respondIdempotently } from '../../kernel/http/idempotency.ts';
 import { badRequest, conflict, forbidden, notFound } from '../../kernel/http/problem.ts';
 import { decodeCursor, encodeCursor, errorResponses, IdParams, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { MAX_LINE_QUANTITY } from '../cart/contract.ts';
 import { placeOrder, prepareCheckout } from './checkout.ts';
 import type { OrderStatus } from './contract.ts';
 import { deliverGroups, shipGroups } from './fulfilment.ts';
@@ -32,15 +33,12 @@ const PaymentInput = Type.Union([
   Type.Object({ method: Type.Literal('store_credit') }, { additionalProperties: false }),
 ]);
 
-/** The cart's limit of one item per line (MAX_LINE_QUANTITY in the cart module): an order from items takes what one from the cart takes. */
-const MAX_ITEM_QUANTITY = 9999;
-
 const PlaceOrderBody = Type.Object(
   {
     items: Type.Optional(
       Type.Array(
         Type.Object(
-          { productId: Id, variantId: Type.Optional(Id), quantity: Type.Integer({ minimum: 1, maximum: MAX_ITEM_QUANTITY }) },
+          { productId: Id, variantId: Type.Optional(Id), quantity: Type.Integer({ minimum: 1, maximum: MAX_LINE_QUANTITY }) },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 100, description: "Omit to check out the signed-in user's cart" },
