@@ -55,6 +55,21 @@ export interface UserDirectory {
 }
 export const USER_DIRECTORY_PORT = 'identity.users';
 
+/**
+ * Whether the account exists, asked through the port: undefined when no module in this process (nor
+ * a client to a remote one) provides it, and the caller then takes the id as given. Ask before any
+ * transaction: on PGlite a query outside the caller's transaction would wait for it.
+ */
+export async function accountExists(ports: { get<T>(name: string): T }, userId: string): Promise<boolean | undefined> {
+  let directory: UserDirectory;
+  try {
+    directory = ports.get<UserDirectory>(USER_DIRECTORY_PORT);
+  } catch {
+    return undefined;
+  }
+  return directory.userExists(userId);
+}
+
 /** Demo accounts (DEMO_DATA on, empty database). Ids are fixed so other modules' demo data can refer to them. */
 export const DEMO_ACCOUNTS = {
   admin: { id: '01900000-0000-7000-8000-000000000001', email: 'admin@bazaar.dev', password: 'demo-admin-2026', name: 'Ada Admin', roles: ['admin'] },

@@ -9,7 +9,7 @@ import { badRequest, conflict, forbidden, notFound, Problem, unprocessable } fro
 import { decodeCursor, decodeIdCursor, encodeCursor, errorResponses, IdParams, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
-import { USER_DIRECTORY_PORT, type UserDirectory } from '../identity/contract.ts';
+import { accountExists } from '../identity/contract.ts';
 import { InsufficientStockError } from '../inventory/contract.ts';
 import { ORDERS_PORT, OrderNotPayableError, type OrdersPort } from '../orders/contract.ts';
 import { PaymentRefusedError, STORE_CREDIT_PORT, type StoreCreditPort } from './contract.ts';
@@ -411,19 +411,9 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
 
     // ------------------------------------------------------------ store credit
 
-    /**
-     * An admin names the account: one that does not exist is a 404, not a ledger for nobody. Asked
-     * before any transaction (the directory is identity's port). When identity runs elsewhere with no
-     * client wired, the id is taken as given.
-     */
+    /** An admin names the account: one that does not exist is a 404, not a ledger for nobody. */
     async function assertUserExists(userId: string) {
-      let directory: UserDirectory | undefined;
-      try {
-        directory = ctx.ports.get<UserDirectory>(USER_DIRECTORY_PORT);
-      } catch {
-        return;
-      }
-      if (!(await directory.userExists(userId))) throw notFound('User');
+      if ((await accountExists(ctx.ports, userId)) === false) throw notFound('User');
     }
 
     async function storeCreditView(userId: string, cursor: string | undefined, limit: number) {

@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
-import { badRequest, conflict, forbidden, notFound } from '../../kernel/http/problem.ts';
+import { badRequest, conflict, forbidden, notFound, unprocessable } from '../../kernel/http/problem.ts';
 import { decodeIdCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { accountExists } from '../identity/contract.ts';
 import { PromotionEvents } from './contract.ts';
 import { codeKey } from './service.ts';
 import { DuplicateCodeError, findCouponById, insertCoupon, listCoupons, updateCoupon, type CouponChanges, type CouponRecord } from './store.ts';
@@ -106,13 +107,16 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
 
   app.post('/coupons', {
     preHandler: manage,
-    schema: { tags: ['promotions'], body: CouponBody, response: { 201: CouponView, ...errorResponses(400, 401, 403, 409) } },
+    schema: { tags: ['promotions'], body: CouponBody, response: { 201: CouponView, ...errorResponses(400, 401, 403, 409, 422) } },
   }, async (request, reply) => {
     const principal = principalOf(request);
     const body = request.body;
     const anySeller = hasPermission(request, 'promotions:manage-any');
     if (!anySeller && body.sellerId && body.sellerId !== principal.userId) throw forbidden('A seller creates coupons for its own items only');
     const sellerId = anySeller ? (body.sellerId ?? null) : principal.userId;
+    if (sellerId && sellerId !== principal.userId && (await accountExists(ctx.ports, sellerId)) === false) {
+      throw unprocessable('unknown-seller', 'No account has that sellerId');
+    }
 
     if (body.kind === 'percentage' && typeof body.value === 'object') {
       throw badRequest('A percentage is a number, not an amount of money', [{ path: '/value', message: 'must be integer' }]);
