@@ -390,10 +390,12 @@ export interface Coupon {
   id: string;
   code: string;
   kind: CouponKind;
-  /** Percent (1..100) for percentage, minor units for fixed, unused for free shipping. */
-  value: number;
+  /** A percentage coupon's percent (1..100); null for the other kinds. */
+  percentOff: number | null;
+  /** A fixed coupon's amount off; null for the other kinds. */
+  amountOff: Money | null;
   currency: string | null;
-  minSubtotal: number | null;
+  minSubtotal: Money | null;
   startsAt: string | null;
   endsAt: string | null;
   usageLimit: number | null;

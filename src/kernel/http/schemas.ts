@@ -8,6 +8,9 @@ export const Money = Type.Object(
   { $id: 'Money' },
 );
 
+/** Money in a route's schema: a reference to the one shared `Money`, which a schema may use many times. */
+export const MoneyRef = Type.Unsafe<{ amount: number; currency: string }>({ $ref: 'Money#' });
+
 export const ProblemDetails = Type.Object(
   {
     type: Type.String(),

@@ -1,17 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { PRODUCT_CATALOG_PORT, type Money, type ProductCatalog } from '../catalog/contract.ts';
+import { PRODUCT_CATALOG_PORT, type ProductCatalog } from '../catalog/contract.ts';
 import { STOCK_PORT, type StockPort } from '../inventory/contract.ts';
 import { principalOf, requireUser } from '../../kernel/http/auth.ts';
 import { badRequest, notFound } from '../../kernel/http/problem.ts';
-import { decodeCursor, encodeCursor, errorResponses, ListQuery } from '../../kernel/http/schemas.ts';
+import { decodeCursor, encodeCursor, errorResponses, ListQuery, MoneyRef } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { CART_TOKEN_HEADER, hashCartToken, looksLikeCartToken, newCartToken } from './cart-tokens.ts';
 import type { Carts } from './carts.ts';
 import { MAX_LINE_QUANTITY } from './service.ts';
 import * as store from './store.ts';
 
-const MoneyRef = Type.Unsafe<Money>({ $ref: 'Money#' });
 const Uuid = Type.String({ format: 'uuid' });
 
 const CartItemView = Type.Object({

@@ -38,4 +38,11 @@ export const promotionsMigrations: Migrations = {
       await sql`create index redemptions_customer on promotions.redemptions (coupon_id, user_id) where released_at is null`.execute(db);
     },
   },
+  '0002_minimum_has_currency': {
+    // A minimum subtotal is an amount, and an amount has a currency: coupons made before that rule, with
+    // a minimum but no currency, get the currency that amounts without one always defaulted to.
+    async up(db) {
+      await sql`update promotions.coupons set currency = 'USD' where currency is null and min_subtotal is not null`.execute(db);
+    },
+  },
 };

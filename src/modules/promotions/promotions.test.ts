@@ -40,7 +40,7 @@ describe('coupons', () => {
     it('lets an admin create a coupon, matched case-insensitively and unique whatever the case', async () => {
       const created = await t.post('/api/v1/coupons', { code: 'Summer-Sale', kind: 'percentage', value: 15 }, { token: boss.token });
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ code: 'Summer-Sale', kind: 'percentage', value: 15, active: true, usedCount: 0, sellerId: null });
+      expect(created.body).toMatchObject({ code: 'Summer-Sale', kind: 'percentage', percentOff: 15, amountOff: null, active: true, usedCount: 0, sellerId: null });
 
       const again = await t.post('/api/v1/coupons', { code: 'SUMMER-SALE', kind: 'fixed', value: 500 }, { token: shop.token });
       expect(again.status).toBe(409);
@@ -102,20 +102,29 @@ describe('coupons', () => {
       expect(new Set(ids).size).toBe(ids.length);
     });
 
-    it("takes amounts as API.md's Money too: one currency across value, minimum and currency", async () => {
+    it("takes amounts as API.md's Money too, shows them only as Money, and one currency holds across value, minimum and currency", async () => {
       const create = (body: Record<string, unknown>) => t.post('/api/v1/coupons', body, { token: boss.token });
       const euros = await create({ code: 'EURO5', kind: 'fixed', value: { amount: 500, currency: 'EUR' }, minSubtotal: { amount: 2000, currency: 'EUR' } });
       expect(euros.status).toBe(201);
-      expect(euros.body).toMatchObject({ value: 500, currency: 'EUR', minSubtotal: 2000 });
+      expect(euros.body).toMatchObject({ percentOff: null, amountOff: { amount: 500, currency: 'EUR' }, currency: 'EUR', minSubtotal: { amount: 2000, currency: 'EUR' } });
+      expect(euros.body).not.toHaveProperty('value');
       const percent = await create({ code: 'TENPCT-MIN', kind: 'percentage', value: 10, minSubtotal: { amount: 100_000, currency: 'USD' } });
       expect(percent.status).toBe(201);
-      expect(percent.body).toMatchObject({ value: 10, minSubtotal: 100_000, currency: 'USD' });
+      expect(percent.body).toMatchObject({ percentOff: 10, amountOff: null, minSubtotal: { amount: 100_000, currency: 'USD' }, currency: 'USD' });
+      // A bare minimum is in the default currency: an amount with no currency would mean 50 of anything.
+      const bareMinimum = await create({ code: 'TENPCT-BARE', kind: 'percentage', value: 10, minSubtotal: 5000 });
+      expect(bareMinimum.body).toMatchObject({ currency: 'USD', minSubtotal: { amount: 5000, currency: 'USD' } });
+      const anyCurrency = await create({ code: 'TENPCT-ANY', kind: 'percentage', value: 10 });
+      expect(anyCurrency.body).toMatchObject({ currency: null, minSubtotal: null, percentOff: 10 });
+      const noMinimumHere = await t.patch(`/api/v1/coupons/${anyCurrency.body.id}`, { minSubtotal: 5000 }, { token: boss.token });
+      expect(noMinimumHere.status).toBe(400);
+      expect(noMinimumHere.body.errors[0].path).toBe('/minSubtotal');
       expect((await create({ code: 'MIXED', kind: 'fixed', value: { amount: 5, currency: 'EUR' }, currency: 'USD' })).status).toBe(400);
       expect((await create({ code: 'MIXED2', kind: 'fixed', value: 5, currency: 'USD', minSubtotal: { amount: 5, currency: 'GBP' } })).status).toBe(400);
       expect((await create({ code: 'PCTMONEY', kind: 'percentage', value: { amount: 10, currency: 'USD' } })).status).toBe(400);
       const patched = await t.patch(`/api/v1/coupons/${euros.body.id}`, { minSubtotal: { amount: 3000, currency: 'EUR' } }, { token: boss.token });
       expect(patched.status).toBe(200);
-      expect(patched.body.minSubtotal).toBe(3000);
+      expect(patched.body.minSubtotal).toEqual({ amount: 3000, currency: 'EUR' });
       expect((await t.patch(`/api/v1/coupons/${euros.body.id}`, { minSubtotal: { amount: 3000, currency: 'USD' } }, { token: boss.token })).status).toBe(400);
     });
 

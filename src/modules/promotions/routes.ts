@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../../kernel/http/problem.ts';
-import { decodeIdCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
+import { decodeIdCursor, encodeCursor, errorResponses, ListQuery, MoneyRef, Page } from '../../kernel/http/schemas.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { accountExists } from '../identity/contract.ts';
@@ -11,6 +11,8 @@ import { codeKey } from './service.ts';
 import { DuplicateCodeError, findCouponById, insertCoupon, listCoupons, updateCoupon, type CouponChanges, type CouponRecord } from './store.ts';
 
 const MAX_AMOUNT = 1_000_000_000_000;
+/** The currency of an amount that names none, for a coupon created without one. */
+const DEFAULT_CURRENCY = 'USD';
 const Kind = Type.Union([Type.Literal('percentage'), Type.Literal('fixed'), Type.Literal('free_shipping')]);
 const Instant = Type.String({ format: 'date-time', maxLength: 40 });
 const Uuid = Type.String({ format: 'uuid' });
@@ -55,9 +57,11 @@ const CouponView = Type.Object({
   id: Type.String(),
   code: Type.String(),
   kind: Kind,
-  value: Type.Integer(),
+  // API.md's money is always { amount, currency }, so the view names what the input's `value` meant.
+  percentOff: Type.Union([Type.Integer(), Type.Null()], { description: 'A percentage coupon\'s percent; null otherwise' }),
+  amountOff: Type.Union([MoneyRef, Type.Null()], { description: 'A fixed coupon\'s amount off; null otherwise' }),
   currency: Type.Union([Type.String(), Type.Null()]),
-  minSubtotal: Type.Union([Type.Integer(), Type.Null()]),
+  minSubtotal: Type.Union([MoneyRef, Type.Null()]),
   startsAt: Type.Union([Type.String(), Type.Null()]),
   endsAt: Type.Union([Type.String(), Type.Null()]),
   usageLimit: Type.Union([Type.Integer(), Type.Null()]),
@@ -74,9 +78,10 @@ const toView = (c: CouponRecord): CouponView => ({
   id: c.id,
   code: c.code,
   kind: c.kind,
-  value: c.value,
+  percentOff: c.kind === 'percentage' ? c.value : null,
+  amountOff: c.kind === 'fixed' ? { amount: c.value, currency: c.currency ?? DEFAULT_CURRENCY } : null,
   currency: c.currency,
-  minSubtotal: c.minSubtotal,
+  minSubtotal: c.minSubtotal === null ? null : { amount: c.minSubtotal, currency: c.currency ?? DEFAULT_CURRENCY },
   startsAt: c.startsAt?.toISOString() ?? null,
   endsAt: c.endsAt?.toISOString() ?? null,
   usageLimit: c.usageLimit,
@@ -143,8 +148,8 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
           codeKey: codeKey(body.code),
           kind: body.kind,
           value,
-          // An amount off means nothing without its currency; a percentage works in any.
-          currency: named[0] ?? (body.kind === 'fixed' ? 'USD' : null),
+          // An amount (off, or a minimum) means nothing without its currency; a bare percentage works in any.
+          currency: named[0] ?? (body.kind === 'fixed' || body.minSubtotal !== undefined ? DEFAULT_CURRENCY : null),
           minSubtotal: amountOf(body.minSubtotal) ?? null,
           startsAt,
           endsAt,
@@ -217,6 +222,11 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
       minSubtotal: body.minSubtotal === null ? null : amountOf(body.minSubtotal),
     };
     const minCurrency = currencyOf(body.minSubtotal ?? undefined);
+    if (body.minSubtotal != null && current.currency === null) {
+      throw badRequest('This coupon applies in any currency, so a minimum subtotal would have none; create a coupon in one currency', [
+        { path: '/minSubtotal', message: 'needs a coupon with a currency' },
+      ]);
+    }
     if (minCurrency && current.currency && minCurrency !== current.currency) {
       throw badRequest(`This coupon is in ${current.currency}`, [{ path: '/minSubtotal/currency', message: `must be ${current.currency}` }]);
     }

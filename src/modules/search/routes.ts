@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { LRUCache } from 'lru-cache';
 import { badRequest } from '../../kernel/http/problem.ts';
-import { errorResponses, ListQuery } from '../../kernel/http/schemas.ts';
+import { errorResponses, ListQuery, MoneyRef } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
 import { createPopularSearches } from './popular-searches.ts';
-import { SORTS, type Money, type SearchIndex, type SearchParams, type SearchResult } from './search-index.ts';
+import { SORTS, type SearchIndex, type SearchParams, type SearchResult } from './search-index.ts';
 import { canonicalQuery, normalizeText, resultCacheKey } from './service.ts';
 
 /** Results are cached this long at most; any change to the index invalidates them sooner (generation). */
@@ -17,7 +17,6 @@ const GENERATION_TTL_MS = 200;
 /** Long enough for any real query; a 10k-character "query" is refused rather than tokenized. */
 const MAX_QUERY_LENGTH = 200;
 
-const MoneyRef = Type.Unsafe<Money>({ $ref: 'Money#' });
 
 const ProductSummary = Type.Object({
   id: Type.String(),

@@ -9,8 +9,8 @@ import { Badge, Button, Card, EmptyState, ErrorNotice, Notice, NotAvailable, Sel
 const CURRENCY = 'USD';
 
 function describeCoupon(c: Coupon): string {
-  if (c.kind === 'percentage') return `${c.value}% off`;
-  if (c.kind === 'fixed') return `${formatMoney({ amount: c.value, currency: c.currency ?? CURRENCY })} off`;
+  if (c.kind === 'percentage') return `${c.percentOff}% off`;
+  if (c.kind === 'fixed' && c.amountOff) return `${formatMoney(c.amountOff)} off`;
   return 'Free shipping';
 }
 
@@ -66,7 +66,7 @@ export default function Coupons() {
                   <td className="mono">{c.code}</td>
                   <td>
                     {describeCoupon(c)}
-                    {c.minSubtotal ? <div className="small muted">orders from {formatMoney({ amount: c.minSubtotal, currency: c.currency ?? CURRENCY })}</div> : null}
+                    {c.minSubtotal ? <div className="small muted">orders from {formatMoney(c.minSubtotal)}</div> : null}
                   </td>
                   <td className="small">
                     {c.startsAt || c.endsAt ? `${c.startsAt ? formatDate(c.startsAt) : 'now'} – ${c.endsAt ? formatDate(c.endsAt) : 'open'}` : 'Always'}
