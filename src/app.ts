@@ -131,7 +131,8 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     subscriptions.set(module.name, createSubscription({
       consumer: module.name,
       handlers: module.handlers,
-      groupDeliveries: module.groupDeliveries === true,
+      groupDeliveries: module.groupDeliveries,
+      inboxAtCommit: module.inboxAtCommit === true,
       db,
       logger,
       metrics,

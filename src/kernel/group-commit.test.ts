@@ -67,4 +67,22 @@ describe('groupCommit', () => {
     expect(await Promise.all([first, second])).toEqual([1, 2]);
     expect(batches).toEqual([[1, 2]]);
   });
+
+  it('lets every batch linger, not just the first, so a steady stream goes in few batches', async () => {
+    const batches: number[][] = [];
+    const later: Promise<number>[] = [];
+    const submit = groupCommit(async (items: number[]) => {
+      batches.push(items);
+      // One more arrives while this batch runs, and another 10 ms after it ended: both go in the next.
+      if (items.includes(1)) {
+        later.push(submit(2));
+        setTimeout(() => later.push(submit(3)), 10);
+      }
+      return items;
+    }, { lingerMs: 30 });
+    expect(await submit(1)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    expect(await Promise.all(later)).toEqual([2, 3]);
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
 });

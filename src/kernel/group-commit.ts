@@ -10,7 +10,9 @@ export function groupCommit<T, R>(
   run: (items: T[]) => Promise<R[]>,
   options: { maxBatch?: number; lingerMs?: number } = {},
 ): (item: T) => Promise<R> {
-  // `lingerMs`: for writes nobody waits on, a batch waits this long for company before it starts.
+  // `lingerMs`: for writes nobody waits on, each batch waits this long for company before it starts
+  // (every batch, not just the first: under a steady stream the items that arrive while one batch runs
+  // would otherwise go alone in the next).
   const { lingerMs = 0 } = options;
   const maxBatch = Math.max(1, options.maxBatch ?? 200);
   let queue: { item: T; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
@@ -18,8 +20,8 @@ export function groupCommit<T, R>(
 
   async function drain(): Promise<void> {
     running = true;
-    if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
     while (queue.length > 0) {
+      if (lingerMs > 0) await new Promise((resolve) => setTimeout(resolve, lingerMs));
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
       try {

@@ -62,6 +62,58 @@ describe('a consumer whose handler runs outside a transaction', () => {
   });
 });
 
+describe('a consumer that writes its inbox row at commit (inboxAtCommit)', () => {
+  let t: TestApp;
+  const effects = `inbox_at_commit_effects_${newId().replace(/-/g, '')}`;
+  beforeAll(async () => {
+    t = await startTestApp({}, { modules: [] });
+    await sql`create table ${sql.table(effects)} (event_id uuid not null)`.execute(t.database.db);
+  });
+  afterAll(() => t.close());
+
+  function subscription(inboxRowsSeen: number[]) {
+    return createSubscription({
+      consumer: 'claims-at-commit',
+      inboxAtCommit: true,
+      handlers: {
+        'fixture.thing.touched': async (e, tx) => {
+          const { rows } = await sql<{ n: number }>`
+            select count(*)::int as n from kernel.inbox where consumer = 'claims-at-commit' and event_id = ${e.id}`.execute(tx);
+          inboxRowsSeen.push(rows[0]!.n);
+          await sql`insert into ${sql.table(effects)} (event_id) values (${e.id})`.execute(tx);
+        },
+      },
+      db: t.database.db,
+      logger: t.app.ctx.logger,
+      metrics: t.app.metrics,
+      ctx: t.app.ctx,
+    });
+  }
+  const effectsOf = async (e: EventEnvelope) =>
+    (await sql`select 1 from ${sql.table(effects)} where event_id = ${e.id}`.execute(t.database.db)).rows.length;
+
+  it('claims the event with the last statement, and a repeat rolls its effect back', async () => {
+    const inboxRowsSeen: number[] = [];
+    const consumer = subscription(inboxRowsSeen);
+    const touched = event();
+    expect(await consumer.deliver(touched)).toBe('handled');
+    // The handler ran before the claim: no inbox row yet while it worked.
+    expect(inboxRowsSeen).toEqual([0]);
+    const inbox = await sql`select 1 from kernel.inbox where consumer = 'claims-at-commit' and event_id = ${touched.id}`.execute(t.database.db);
+    expect(inbox.rows).toHaveLength(1);
+    expect(await consumer.deliver(touched)).toBe('duplicate');
+    expect(await effectsOf(touched)).toBe(1);
+  });
+
+  it('has the effect once when the same event is delivered twice at once', async () => {
+    const consumer = subscription([]);
+    const touched = event();
+    const outcomes = await Promise.all([consumer.deliver(touched), consumer.deliver(touched)]);
+    expect(outcomes.sort()).toEqual(['duplicate', 'handled']);
+    expect(await effectsOf(touched)).toBe(1);
+  });
+});
+
 describe('a consumer that groups its deliveries', () => {
   let t: TestApp;
   beforeAll(async () => {

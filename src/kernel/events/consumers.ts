@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.ts';
 import { runInWork } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
+import { atCommit } from './outbox.ts';
 import { runTransaction } from './transaction.ts';
 
 /**
@@ -18,7 +19,9 @@ export function createSubscription(options: {
   consumer: string;
   handlers: Record<string, EventHandler>;
   /** See BazaarModule.groupDeliveries. */
-  groupDeliveries?: boolean;
+  groupDeliveries?: boolean | { lingerMs: number };
+  /** See BazaarModule.inboxAtCommit. */
+  inboxAtCommit?: boolean;
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -29,16 +32,34 @@ export function createSubscription(options: {
 }): Subscription {
   const { consumer, handlers, db, logger, metrics, ctx, afterPublished } = options;
 
+  /**
+   * With `inboxAtCommit`, an event delivered alone has its inbox row written with the transaction's
+   * last statement, not before the handler: one statement fewer for every delivery (the orders
+   * consumer takes each payment alone). A repeat delivery then runs the handler, finds the row taken
+   * as it commits, and rolls back; repeats are rare (a relay pass racing an eager publish, a broker's
+   * redelivery). A group claims its rows first, so that it can leave repeats out.
+   */
+  async function claim(tx: Db, events: EventEnvelope[]): Promise<Set<string>> {
+    const alone = options.inboxAtCommit && events.length === 1 ? events[0]! : undefined;
+    if (alone && atCommit(tx, {
+      statement: sql`insert into kernel.inbox (consumer, event_id) values (${consumer}, ${alone.id}::uuid) on conflict do nothing`,
+      mustWrite: () => new AlreadyHandled(),
+    })) {
+      return new Set([alone.id]);
+    }
+    const claimed = await sql<{ event_id: string }>`
+      insert into kernel.inbox (consumer, event_id)
+      select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
+      on conflict do nothing returning event_id`.execute(tx);
+    return new Set(claimed.rows.map((r) => r.event_id));
+  }
+
   /** Events in one transaction with their inbox rows (one statement for all); each event's outcome, in order. */
   async function deliverTogether(events: EventEnvelope[]): Promise<('handled' | 'duplicate')[]> {
     const outcomes = await runTransaction(
       db,
       async (tx) => {
-        const claimed = await sql<{ event_id: string }>`
-          insert into kernel.inbox (consumer, event_id)
-          select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
-          on conflict do nothing returning event_id`.execute(tx);
-        const unhandled = new Set(claimed.rows.map((r) => r.event_id));
+        const unhandled = await claim(tx, events);
         // The same event twice in one group (a redelivery racing the first) is handled once.
         const outcomes = events.map((event) => (unhandled.delete(event.id) ? ('handled' as const) : ('duplicate' as const)));
         const toHandle = events.filter((_, i) => outcomes[i] === 'handled');
@@ -55,13 +76,17 @@ export function createSubscription(options: {
         return outcomes;
       },
       { logger, published: (eager) => afterPublished?.(eager) },
-    );
+    ).catch((error) => {
+      if (error instanceof AlreadyHandled) return events.map(() => 'duplicate' as const);
+      throw error;
+    });
     events.forEach((event, i) => metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: outcomes[i]! }));
     return outcomes;
   }
   // A group that fails is delivered again one event at a time (groupCommit), so a failing event fails
   // alone and the bus retries or dead-letters just that one.
-  const deliverGrouped = options.groupDeliveries ? groupCommit(deliverTogether) : undefined;
+  const grouping = options.groupDeliveries;
+  const deliverGrouped = grouping ? groupCommit(deliverTogether, { lingerMs: grouping === true ? 0 : grouping.lingerMs }) : undefined;
 
   return {
     consumer,
@@ -87,6 +112,13 @@ export function createSubscription(options: {
           set error = excluded.error, attempts = kernel.dead_letters.attempts + excluded.attempts, replayed_at = null`.execute(db);
     },
   };
+}
+
+/** The inbox row of an event delivered alone was there by the time its transaction came to commit. */
+class AlreadyHandled extends Error {
+  constructor() {
+    super('event already handled by this consumer');
+  }
 }
 
 function describe(error: Error): string {

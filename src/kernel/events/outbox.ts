@@ -26,8 +26,61 @@ export interface NewEvent<TData> {
  * rolls back with that error.
  */
 export interface CommitWrite {
+  /**
+   * Or a function, called when the write is made: the writes as they stand then (in this order), or
+   * null when nothing is left to write (see writeAtCommit).
+   */
+  statement: RawBuilder<unknown> | (() => RawBuilder<unknown> | RawBuilder<unknown>[] | null);
+  mustWrite?: () => Error;
+}
+
+interface ResolvedWrite {
   statement: RawBuilder<unknown>;
   mustWrite?: () => Error;
+}
+
+function resolved(writes: CommitWrite[]): ResolvedWrite[] {
+  const made: ResolvedWrite[] = [];
+  for (const write of writes) {
+    const statement = typeof write.statement === 'function' ? write.statement() : write.statement;
+    for (const one of Array.isArray(statement) ? statement : statement ? [statement] : []) made.push({ statement: one, mustWrite: write.mustWrite });
+  }
+  return made;
+}
+
+export interface DeferredWrite {
+  /** Makes the writes now, once: before the transaction reads what they write. */
+  writeNow(): Promise<void>;
+  readonly written: boolean;
+}
+
+/**
+ * Writes `build()`'s statements with `tx`'s last statement, as `build` makes them then (a row changed
+ * several times in the transaction is written once, in its last state: one statement cannot update a
+ * row twice). A module whose later statements in `tx` may read those rows calls `writeNow` first.
+ * Written at once when `tx` is not a transaction the kernel owns.
+ */
+export async function writeAtCommit(tx: Db, build: () => RawBuilder<unknown>[]): Promise<DeferredWrite> {
+  let written = false;
+  const handle: DeferredWrite = {
+    get written() {
+      return written;
+    },
+    async writeNow() {
+      if (written) return;
+      written = true;
+      for (const statement of build()) await statement.execute(tx);
+    },
+  };
+  const deferred = atCommit(tx, {
+    statement: () => {
+      if (written) return null;
+      written = true;
+      return build();
+    },
+  });
+  if (!deferred) await handle.writeNow();
+  return handle;
 }
 
 /**
@@ -64,7 +117,7 @@ export function atCommit(tx: Db, write: CommitWrite): boolean {
  */
 export async function writeLast(tx: Db, writes: CommitWrite[]): Promise<void> {
   if (writes.every((write) => atCommit(tx, write))) return;
-  for (const write of writes) await writeAll(tx, [write]);
+  for (const write of resolved(writes)) await writeAll(tx, [write]);
 }
 
 /**
@@ -77,7 +130,8 @@ export async function closeOutbox(tx: Db): Promise<{ wrote: boolean; eager: Even
   owned.delete(tx);
   const wrote = record.pending.length > 0;
   // The transaction's last statement: the commit goes with it (THEN_COMMIT_MARK).
-  await writeAll(tx, wrote ? [{ statement: insertStatement(record.pending) }, ...record.writes] : record.writes, { last: true });
+  const writes = resolved(record.writes);
+  await writeAll(tx, wrote ? [{ statement: insertStatement(record.pending) }, ...writes] : writes, { last: true });
   return { wrote, eager: wrote ? record.eager : [] };
 }
 
@@ -88,7 +142,7 @@ const MUST_WRITE_FAILED = 'bazaar:must-write:';
  * `mustWrite` write that wrote nothing fails the statement itself (a cast that cannot succeed, naming
  * the write), so that a transaction whose last statement takes its commit with it does not commit.
  */
-async function writeAll(tx: Db, writes: CommitWrite[], options: { last?: boolean } = {}): Promise<void> {
+async function writeAll(tx: Db, writes: ResolvedWrite[], options: { last?: boolean } = {}): Promise<void> {
   if (writes.length === 0) return;
   const mark = options.last ? sql.raw(THEN_COMMIT_MARK) : sql``;
   if (writes.length === 1 && !writes[0]!.mustWrite) {

@@ -37,6 +37,8 @@ export function createOrdersModule(): BazaarModule {
     },
     routes: ordersRoutes,
     handlers: ordersHandlers(ctx),
+    // Payment outcomes change the order, its stock and its events, all in the handler's transaction.
+    inboxAtCommit: true,
     jobs: [
       { name: 'orders.expire-unpaid-orders', intervalMs: 15_000, run: async (c) => void (await expireUnpaidOrders(c)) },
       { name: 'orders.purge-idempotency-keys', intervalMs: 3600_000, run: (c) => purgeExpiredIdempotencyKeys(c.db).then(() => {}) },

@@ -14,6 +14,8 @@ import {
   type Person,
   type Shop,
 } from '../../../test/support/orders.ts';
+import { changeStatus } from './lifecycle.ts';
+import * as store from './store.ts';
 
 let shop: Shop;
 let seller: Person;
@@ -194,6 +196,40 @@ describe('cash on delivery', () => {
     });
     expect(captured.payment.status).toBe('captured');
     expect(shop.gateway.charges.has(payments[0]!.id)).toBe(false);
+  });
+});
+
+describe('status changes written with the last statement', () => {
+  it('leaves two changes in one transaction as the last state and both history rows in order, and a read in that transaction sees them', async () => {
+    const buyer = await person(shop.t);
+    const { order } = await paidOrder(buyer, 1, 3);
+    const ctx = shop.t.app.ctx;
+    const seenInside = await ctx.transaction(async (tx) => {
+      const locked = (await store.lockOrder(tx, order.id))!;
+      await changeStatus(ctx, tx, locked, 'processing', { actorId: seller.id, reason: 'packing' });
+      await changeStatus(ctx, tx, locked, 'shipped', { actorId: seller.id, reason: 'handed to the carrier' });
+      // Nothing is written yet: reading the order writes what is pending first.
+      return (await store.lockOrder(tx, order.id))!;
+    });
+    expect(seenInside.status).toBe('shipped');
+    expect(seenInside.history.map((h) => h.to)).toEqual(['pending', 'paid', 'processing', 'shipped']);
+    const stored = await orderOf(shop, order.id, buyer.token);
+    expect(stored.status).toBe('shipped');
+    expect(stored.history.map((h: { to: string }) => h.to)).toEqual(['pending', 'paid', 'processing', 'shipped']);
+
+    // Without a read in between, both changes go with the commit, as one row update and two history rows.
+    const { order: second } = await paidOrder(buyer, 1, 3);
+    await ctx.transaction(async (tx) => {
+      const locked = (await store.lockOrder(tx, second.id))!;
+      await changeStatus(ctx, tx, locked, 'processing', { actorId: seller.id, reason: 'packing' });
+      await changeStatus(ctx, tx, locked, 'shipped', { actorId: seller.id, reason: 'handed to the carrier' });
+    });
+    const after = await orderOf(shop, second.id, buyer.token);
+    expect(after.status).toBe('shipped');
+    expect(after.history.slice(-2)).toMatchObject([
+      { from: 'paid', to: 'processing', reason: 'packing' },
+      { from: 'processing', to: 'shipped', reason: 'handed to the carrier' },
+    ]);
   });
 });
 

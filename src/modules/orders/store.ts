@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { sql, type RawBuilder } from 'kysely';
 import { equalsAny, type Db } from '../../kernel/db/database.ts';
-import { writeLast, type CommitWrite } from '../../kernel/events/outbox.ts';
+import { writeAtCommit, writeLast, type CommitWrite, type DeferredWrite } from '../../kernel/events/outbox.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { perApp } from '../../kernel/per-app.ts';
 import type { OrderStatus, ShippingAddress } from './contract.ts';
@@ -158,6 +158,7 @@ const toHistory = (r: Record<string, any>): HistoryRecord => ({
  */
 export async function loadOrders(db: Db, orderIds: string[], lock = false): Promise<OrderRecord[]> {
   if (orderIds.length === 0) return [];
+  await writePendingStates(db, orderIds);
   const { rows } = await sql<Record<string, any>>`
     select o.*,
       coalesce((select json_agg(l order by l.position) from orders.order_lines l where l.order_id = o.id), '[]') as lines_json,
@@ -243,12 +244,6 @@ export async function insertOrderLast(tx: Db, order: OrderRecord): Promise<void>
   await writeLast(tx, writes);
 }
 
-export async function insertHistory(tx: Db, orderId: string, h: HistoryRecord): Promise<void> {
-  await sql`
-    insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
-    values (${orderId}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}::text, ${h.groupId}, ${h.at})`.execute(tx);
-}
-
 /** The order row's mutable fields (status, payment and stock bookkeeping), as one SET list. */
 function stateAssignments(order: OrderRow) {
   return sql`
@@ -263,20 +258,60 @@ function stateAssignments(order: OrderRow) {
       updated_at = ${order.updatedAt}`;
 }
 
-/** A status change: the history entry and the order row's new state in one statement. */
+/**
+ * An order's state and new history entries, left for its transaction's last statement: nothing after
+ * a status change reads them back (its waiters and events take the record in memory), so a payment's
+ * "paid" costs no statement of its own. Changed again in the same transaction, the order keeps one
+ * pending write, of its state as of the commit; reading it in the transaction writes it first.
+ */
+interface StateAtCommit {
+  order: OrderRow;
+  history: HistoryRecord[];
+  write: DeferredWrite;
+}
+const statesAtCommit = new WeakMap<Db, Map<string, StateAtCommit>>();
+
+function historyInsert(orderId: string, entries: HistoryRecord[]) {
+  const rows = entries.map((h) => sql`(${orderId}::uuid, ${h.from}::text, ${h.to}::text, ${h.actorId}::text, ${h.reason}::text, ${h.groupId}::uuid, ${h.at}::timestamptz)`);
+  return sql`insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at) values ${sql.join(rows)}`;
+}
+
+const stateUpdate = (order: OrderRow) => sql`update orders.orders set ${stateAssignments(order)} where id = ${order.id}`;
+
+const pendingState = (tx: Db, orderId: string) => {
+  const state = statesAtCommit.get(tx)?.get(orderId);
+  return state && !state.write.written ? state : undefined;
+};
+
+/** Writes what is pending for these orders in `tx` now, before `tx` reads them. */
+async function writePendingStates(tx: Db, orderIds: string[]): Promise<void> {
+  for (const id of orderIds) await pendingState(tx, id)?.write.writeNow();
+}
+
+/** A status change: the history entry and the order row's new state, written as the transaction commits. */
 export async function saveOrderStateWithHistory(tx: Db, order: OrderRow, h: HistoryRecord): Promise<void> {
-  await sql`
-    with recorded as (
-      insert into orders.status_history (order_id, from_status, to_status, actor_id, reason, group_id, at)
-      values (${order.id}, ${h.from}, ${h.to}, ${h.actorId}, ${h.reason}, ${h.groupId}, ${h.at})
-    )
-    update orders.orders set ${stateAssignments(order)} where id = ${order.id}`.execute(tx);
+  const pending = pendingState(tx, order.id);
+  if (pending) {
+    pending.order = order;
+    pending.history.push(h);
+    return;
+  }
+  const state = { order, history: [h] } as StateAtCommit;
+  state.write = await writeAtCommit(tx, () => [historyInsert(state.order.id, state.history), stateUpdate(state.order)]);
+  if (state.write.written) return;
+  const states = statesAtCommit.get(tx) ?? new Map<string, StateAtCommit>();
+  statesAtCommit.set(tx, states);
+  states.set(order.id, state);
 }
 
 /** Writes the order row's mutable fields back (status, payment and stock bookkeeping). */
 export async function saveOrderState(tx: Db, order: OrderRow): Promise<void> {
-  await sql`
-    update orders.orders set ${stateAssignments(order)} where id = ${order.id}`.execute(tx);
+  const pending = pendingState(tx, order.id);
+  if (pending) {
+    pending.order = order;
+    return;
+  }
+  await stateUpdate(order).execute(tx);
 }
 
 export async function saveGroup(tx: Db, orderId: string, g: GroupRecord): Promise<void> {
