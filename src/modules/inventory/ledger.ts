@@ -40,7 +40,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
     tx: Db,
     locked: StockLevel[],
     movements: Movement[],
-    options: { reservation?: ReservationToWrite; owners?: Map<string, VariantOwner> } = {},
+    options: { reservation?: ReservationToWrite; owners?: Map<string, VariantOwner>; atCommit?: boolean } = {},
   ): Promise<{ ids: string[]; events: NewEvent<unknown>[] }> {
     const { levels, shortages } = applyMovements(locked, movements);
     if (shortages.length > 0) throw new InsufficientStockError(shortages);
@@ -50,6 +50,7 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       levels.filter((l) => touched.has(`${l.variantId}/${l.locationId}`)),
       movements,
       options.reservation,
+      { atCommit: options.atCommit },
     );
     const sellable = new Map(locked.map((l) => [`${l.variantId}/${l.locationId}`, l.sellable]));
     const deltas = new Map<string, number>();
@@ -195,7 +196,8 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
           reference,
           actorId: null,
         })),
-        { reservation: { id: reservationId, reference, expiresAt, lines: allocations }, owners },
+        // Nothing in a checkout reads the hold back: it is written with the transaction's last statement.
+        { reservation: { id: reservationId, reference, expiresAt, lines: allocations }, owners, atCommit: true },
       );
       const data: StockReservationChanged = { reservationId, reference, lines: wanted };
       await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data }]);

@@ -52,6 +52,45 @@ describe('reservations through the inventory.stock port', () => {
     expect(changes).toEqual([10, 7]);
   });
 
+  it('writes a hold with the transaction\'s last statement, yet the same transaction reads it back, and a rollback leaves nothing', async () => {
+    const id = await variant(10);
+    const reservationId = newId();
+    const inside = await t.app.ctx.transaction(async (tx) => {
+      await port.reserve(tx, { reservationId, lines: [{ variantId: id, quantity: 4 }], expiresAt: new Date(Date.now() + 600_000), reference: 'order-inside' });
+      const pendingUntilRead = (await sql<{ n: number }>`select count(*)::int as n from inventory.reservations where id = ${reservationId}`.execute(tx)).rows[0]!.n;
+      // A read through inventory writes the pending hold first; then the sale finds it.
+      const seen = (await port.getAvailable([id], tx)).get(id);
+      await port.commitReservation(tx, reservationId);
+      return { pendingUntilRead, seen };
+    });
+    expect(inside).toEqual({ pendingUntilRead: 0, seen: 6 });
+    expect(await stockOf(id)).toMatchObject({ onHand: 6, reserved: 0, available: 6 });
+    expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
+
+    const undone = newId();
+    await expect(
+      t.app.ctx.transaction(async (tx) => {
+        await port.reserve(tx, { reservationId: undone, lines: [{ variantId: id, quantity: 2 }], expiresAt: new Date(Date.now() + 600_000), reference: 'order-undone' });
+        throw new Error('the checkout failed after the hold');
+      }),
+    ).rejects.toThrow('the checkout failed');
+    expect(await stockOf(id)).toMatchObject({ onHand: 6, reserved: 0, available: 6 });
+    expect((await sql`select 1 from inventory.reservations where id = ${undone}`.execute(t.database.db)).rows).toHaveLength(0);
+
+    // A retried payment's new hold is sold in the same transaction, with no read in between.
+    const heldAndSold = newId();
+    await t.app.ctx.transaction(async (tx) => {
+      await port.reserve(tx, { reservationId: heldAndSold, lines: [{ variantId: id, quantity: 1 }], expiresAt: new Date(Date.now() + 600_000), reference: 'order-again' });
+      await port.commitReservation(tx, heldAndSold);
+    });
+    expect(await stockOf(id)).toMatchObject({ onHand: 5, reserved: 0, available: 5 });
+
+    const written = await reserve([{ variantId: id, quantity: 1 }]);
+    expect((await sql`select status from inventory.reservations where id = ${written}`.execute(t.database.db)).rows).toEqual([{ status: 'active' }]);
+    expect(await stockOf(id)).toMatchObject({ onHand: 5, reserved: 1, available: 4 });
+    expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
+  });
+
   it('reserves all lines or none, naming every shortage', async () => {
     const plenty = await variant(5);
     const scarce = await variant(1);

@@ -1,9 +1,25 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import { equalsAny, type Db } from '../../kernel/db/database.ts';
+import { writeAtCommit, type DeferredWrite } from '../../kernel/events/outbox.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { LocatedQuantity, Movement, MovementType, StockLevel } from './service.ts';
 
 /** Inventory's SQL. Every statement names only the `inventory` schema. */
+
+/**
+ * A reservation's writes (the reservation, its lines, the levels it holds, its movements) go with its
+ * transaction's last statement: the checkout reads none of them back, so placing an order costs one
+ * statement fewer. Every other statement here that a transaction runs writes what it left pending
+ * first, so the transaction still reads its own writes.
+ */
+const pendingWrites = new WeakMap<Db, DeferredWrite[]>();
+
+async function writePending(db: Db): Promise<void> {
+  const pending = pendingWrites.get(db);
+  if (!pending) return;
+  pendingWrites.delete(db);
+  for (const write of pending) await write.writeNow();
+}
 
 // Batches travel as one array parameter per column and are unnested server-side: one statement and a
 // handful of parameters however many rows, where a VALUES list would need a parameter per cell.
@@ -67,6 +83,7 @@ export async function setLowStockThreshold(db: Db, variantId: string, threshold:
 
 /** Creates missing levels at zero, so that the lock that follows finds every row it must hold. */
 export async function ensureLevels(db: Db, keys: { variantId: string; locationId: string }[]): Promise<void> {
+  await writePending(db);
   if (keys.length === 0) return;
   await sql`
     insert into inventory.stock_levels (variant_id, location_id)
@@ -85,6 +102,7 @@ const toLevel = (r: any): StockLevel => ({
 
 /** Row locks in (variant, location) order: see `lockOrder`. */
 export async function lockLevels(db: Db, keys: { variantId: string; locationId: string }[]): Promise<StockLevel[]> {
+  await writePending(db);
   if (keys.length === 0) return [];
   const { rows } = await sql`
     select s.variant_id, s.location_id, s.on_hand, s.reserved, l.sellable
@@ -113,6 +131,7 @@ export async function lockSellableLevelsForReservation(
   variantIds: string[],
   reservationId: string,
 ): Promise<{ levels: StockLevel[]; owners: Map<string, VariantOwner>; alreadyReserved: boolean }> {
+  await writePending(db);
   const owners = new Map<string, VariantOwner>();
   if (variantIds.length === 0) return { levels: [], owners, alreadyReserved: false };
   const { rows } = await sql<any>`
@@ -132,6 +151,7 @@ export async function lockSellableLevelsForReservation(
 }
 
 export async function readLevels(db: Db, variantId: string) {
+  await writePending(db);
   const { rows } = await sql<any>`
     select s.location_id, l.name, l.sellable, s.on_hand, s.reserved
     from inventory.stock_levels s join inventory.locations l on l.id = s.location_id
@@ -149,43 +169,51 @@ export interface ReservationToWrite {
 
 /**
  * Writes new levels and the movements that explain them in one statement, with a new reservation and
- * its lines when the movements hold stock for one. Returns the movements' ids.
+ * its lines when the movements hold stock for one. Returns the movements' ids. `atCommit`: with the
+ * transaction's last statement instead (see writeAtCommit).
  */
 export async function writeLevelsAndMovements(
   db: Db,
   levels: StockLevel[],
   movements: Movement[],
   reservation?: ReservationToWrite,
+  options: { atCommit?: boolean } = {},
 ): Promise<string[]> {
+  await writePending(db);
   const ids = movements.map(() => newId());
-  const parts = [];
-  if (reservation) {
-    parts.push(sql`reservation as (
+  const insertReservation = reservation && sql`
       insert into inventory.reservations (id, reference, status, expires_at)
-      values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt}) returning id)`);
-    if (reservation.lines.length > 0) {
-      parts.push(sql`reservation_lines as (
+      values (${reservation.id}, ${reservation.reference}, 'active', ${reservation.expiresAt})`;
+  const reservationLines = reservation && reservation.lines.length > 0
+    ? sql`
         insert into inventory.reservation_lines (reservation_id, variant_id, location_id, quantity)
-        select reservation.id, v.variant_id, v.location_id, v.quantity
-        from reservation, unnest(${uuidArray(reservation.lines.map((l) => l.variantId))}, ${uuidArray(reservation.lines.map((l) => l.locationId))},
-                                 ${intArray(reservation.lines.map((l) => l.quantity))}) as v (variant_id, location_id, quantity))`);
-    }
-  }
-  if (levels.length > 0) {
-    parts.push(sql`levels as (
+        select ${reservation.id}::text, v.variant_id, v.location_id, v.quantity
+        from unnest(${uuidArray(reservation.lines.map((l) => l.variantId))}, ${uuidArray(reservation.lines.map((l) => l.locationId))},
+                    ${intArray(reservation.lines.map((l) => l.quantity))}) as v (variant_id, location_id, quantity)`
+    : undefined;
+  const updateLevels = levels.length > 0
+    ? sql`
       update inventory.stock_levels s
       set on_hand = v.on_hand, reserved = v.reserved, updated_at = now()
       from unnest(${uuidArray(levels.map((l) => l.variantId))}, ${uuidArray(levels.map((l) => l.locationId))},
                   ${intArray(levels.map((l) => l.onHand))}, ${intArray(levels.map((l) => l.reserved))})
         as v (variant_id, location_id, on_hand, reserved)
-      where s.variant_id = v.variant_id and s.location_id = v.location_id)`);
-  }
+      where s.variant_id = v.variant_id and s.location_id = v.location_id`
+    : undefined;
   const insertMovements = sql`
     insert into inventory.movements (id, variant_id, location_id, type, on_hand_delta, reserved_delta, reason, reference, actor_id)
     select * from unnest(
       ${uuidArray(ids)}, ${uuidArray(movements.map((m) => m.variantId))}, ${uuidArray(movements.map((m) => m.locationId))},
       ${textArray(movements.map((m) => m.type))}, ${intArray(movements.map((m) => m.onHandDelta))}, ${intArray(movements.map((m) => m.reservedDelta))},
       ${textArray(movements.map((m) => m.reason))}, ${textArray(movements.map((m) => m.reference))}, ${textArray(movements.map((m) => m.actorId))})`;
+  // Parents first (a reservation before its lines), as separate writes or as one statement's CTEs.
+  const writes = [insertReservation, reservationLines, updateLevels].filter((w): w is RawBuilder<unknown> => w !== undefined);
+  if (options.atCommit) {
+    const write = await writeAtCommit(db, () => [...writes, insertMovements]);
+    if (!write.written) pendingWrites.set(db, [...(pendingWrites.get(db) ?? []), write]);
+    return ids;
+  }
+  const parts = writes.map((w, i) => sql`${sql.raw(`w${i}`)} as (${w})`);
   await (parts.length > 0 ? sql`with ${sql.join(parts)} ${insertMovements}` : insertMovements).execute(db);
   return ids;
 }
@@ -205,6 +233,7 @@ export interface MovementRow {
 }
 
 export async function listMovements(db: Db, variantId: string, limit: number, beforeSeq?: number): Promise<MovementRow[]> {
+  await writePending(db);
   const { rows } = await sql<any>`
     select * from inventory.movements
     where variant_id = ${variantId} ${beforeSeq === undefined ? sql`` : sql`and seq < ${beforeSeq}`}
@@ -235,6 +264,7 @@ export interface SellableTotals {
 
 /** Totals over sellable locations, one row per known variant (zero when it has no stock yet). */
 export async function sellableTotals(db: Db, variantIds: string[]): Promise<SellableTotals[]> {
+  await writePending(db);
   if (variantIds.length === 0) return [];
   const { rows } = await sql<any>`
     select v.variant_id, v.product_id, v.seller_id, v.low_stock_threshold,
@@ -257,6 +287,7 @@ export async function sellableTotals(db: Db, variantIds: string[]): Promise<Sell
 }
 
 export async function availableByVariant(db: Db, variantIds: string[]): Promise<Map<string, number>> {
+  await writePending(db);
   const result = new Map<string, number>();
   if (variantIds.length === 0) return result;
   const { rows } = await sql<any>`
@@ -269,6 +300,7 @@ export async function availableByVariant(db: Db, variantIds: string[]): Promise<
 }
 
 export async function availableByProduct(db: Db, productIds: string[]): Promise<Map<string, number>> {
+  await writePending(db);
   const result = new Map<string, number>();
   if (productIds.length === 0) return result;
   const { rows } = await sql<any>`
@@ -290,6 +322,7 @@ export interface ReservationRow {
 }
 
 export async function findReservation(db: Db, id: string): Promise<ReservationRow | undefined> {
+  await writePending(db);
   const { rows } = await sql<any>`select * from inventory.reservations where id = ${id}`.execute(db);
   const r = rows[0];
   return r ? { id: r.id, reference: r.reference, status: r.status, expiresAt: r.expires_at } : undefined;
@@ -305,6 +338,7 @@ export async function closeReservation(
   id: string,
   status: 'released' | 'expired',
 ): Promise<(ReservationRow & { lines: LocatedQuantity[] }) | undefined> {
+  await writePending(db);
   const { rows } = await sql<any>`
     with closed as (
       update inventory.reservations set status = ${status}, updated_at = now()
@@ -337,6 +371,7 @@ export async function sellReservation(
   db: Db,
   id: string,
 ): Promise<{ reference: string; lines: LocatedQuantity[] } | undefined> {
+  await writePending(db);
   const { rows } = await sql<any>`
     with closed as (
       update inventory.reservations set status = 'committed', updated_at = now()
@@ -371,6 +406,7 @@ export async function sellReservation(
 }
 
 export async function expiredReservationIds(db: Db, limit: number): Promise<string[]> {
+  await writePending(db);
   const { rows } = await sql<any>`
     select id from inventory.reservations
     where status = 'active' and expires_at <= now()
@@ -380,6 +416,7 @@ export async function expiredReservationIds(db: Db, limit: number): Promise<stri
 
 /** Ledger invariant check: levels whose on hand or reserved differ from the sum of their movements. */
 export async function levelsOutOfBalance(db: Db, variantIds?: string[]) {
+  await writePending(db);
   const { rows } = await sql<any>`
     select s.variant_id, s.location_id, s.on_hand, s.reserved,
            coalesce(m.on_hand, 0)::int as ledger_on_hand, coalesce(m.reserved, 0)::int as ledger_reserved
