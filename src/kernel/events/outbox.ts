@@ -30,20 +30,24 @@ export interface CommitWrite {
    * Or a function, called when the write is made: the writes as they stand then (in this order), or
    * null when nothing is left to write (see writeAtCommit).
    */
-  statement: RawBuilder<unknown> | (() => RawBuilder<unknown> | RawBuilder<unknown>[] | null);
+  statement: RawBuilder<unknown> | (() => RawBuilder<unknown> | (RawBuilder<unknown> | ResolvedWrite)[] | null);
   mustWrite?: () => Error;
 }
 
-interface ResolvedWrite {
+/** One statement of a deferred write, with its own `mustWrite` check. */
+export interface ResolvedWrite {
   statement: RawBuilder<unknown>;
   mustWrite?: () => Error;
 }
+const isResolvedWrite = (value: RawBuilder<unknown> | ResolvedWrite): value is ResolvedWrite => 'statement' in value;
 
 function resolved(writes: CommitWrite[]): ResolvedWrite[] {
   const made: ResolvedWrite[] = [];
   for (const write of writes) {
     const statement = typeof write.statement === 'function' ? write.statement() : write.statement;
-    for (const one of Array.isArray(statement) ? statement : statement ? [statement] : []) made.push({ statement: one, mustWrite: write.mustWrite });
+    for (const one of Array.isArray(statement) ? statement : statement ? [statement] : []) {
+      made.push(isResolvedWrite(one) ? one : { statement: one, mustWrite: write.mustWrite });
+    }
   }
   return made;
 }
@@ -55,12 +59,13 @@ export interface DeferredWrite {
 }
 
 /**
- * Writes `build()`'s statements with `tx`'s last statement, as `build` makes them then (a row changed
+ * Writes `build()`'s statements with `tx`'s last statement (a `mustWrite` one that writes no row fails
+ * it, and so the transaction, with its error), as `build` makes them then (a row changed
  * several times in the transaction is written once, in its last state: one statement cannot update a
  * row twice). A module whose later statements in `tx` may read those rows calls `writeNow` first.
  * Written at once when `tx` is not a transaction the kernel owns.
  */
-export async function writeAtCommit(tx: Db, build: () => RawBuilder<unknown>[]): Promise<DeferredWrite> {
+export async function writeAtCommit(tx: Db, build: () => (RawBuilder<unknown> | ResolvedWrite)[]): Promise<DeferredWrite> {
   let written = false;
   const handle: DeferredWrite = {
     get written() {
@@ -69,7 +74,11 @@ export async function writeAtCommit(tx: Db, build: () => RawBuilder<unknown>[]):
     async writeNow() {
       if (written) return;
       written = true;
-      for (const statement of build()) await statement.execute(tx);
+      for (const one of build()) {
+        const { statement, mustWrite } = isResolvedWrite(one) ? one : { statement: one, mustWrite: undefined };
+        const result = await statement.execute(tx);
+        if (mustWrite && !result.numAffectedRows) throw mustWrite();
+      }
     },
   };
   const deferred = atCommit(tx, {

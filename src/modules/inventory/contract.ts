@@ -66,8 +66,13 @@ export interface StockPort {
    * variant-id order, so concurrent reservations cannot deadlock or oversell.
    */
   reserve(tx: Db, reservation: { reservationId: string; lines: ReservationLine[]; expiresAt: Date; reference: string }): Promise<void>;
-  /** Turns a reservation into a sale: on hand goes down, reserved goes down. */
-  commitReservation(tx: Db, reservationId: string): Promise<void>;
+  /**
+   * Turns a reservation into a sale: on hand goes down, reserved goes down. `known`: the caller knows
+   * the reservation is active (it holds what made it, locked, well before the reservation expires)
+   * and what it holds; the sale then goes with the transaction's last statement, and a reservation
+   * that was not active after all fails the commit with ReservationNotActiveError.
+   */
+  commitReservation(tx: Db, reservationId: string, known?: { reference: string; lines: ReservationLine[] }): Promise<void>;
   /** Gives reserved stock back (cancelled or unpaid order). Releasing twice is a no-op. */
   releaseReservation(tx: Db, reservationId: string, reason: string): Promise<void>;
   /** Puts sold stock back on hand (a return or a cancellation after commit). */

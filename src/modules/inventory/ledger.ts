@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../../kernel/db/database.ts';
 import type { NewEvent } from '../../kernel/events/outbox.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
@@ -32,6 +33,8 @@ export interface StockLedger extends StockPort {
 
 export function createStockLedger(ctx: ModuleContext): StockLedger {
   const availability = availabilityCache(ctx);
+  /** Reservations whose sale at commit found them not active: sold the slow way from then on. */
+  const notActiveAtCommit = new LRUCache<string, true>({ max: 10_000 });
   /**
    * Writes the movements and returns their ids with the stock events they call for, which the caller
    * writes to the outbox together with its own (one statement for all).
@@ -203,7 +206,18 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
       await ctx.publishAll(tx, [...events, { type: InventoryEvents.StockReserved, aggregateId: reservationId, data }]);
     },
 
-    async commitReservation(tx, reservationId) {
+    async commitReservation(tx, reservationId, known) {
+      if (known && !notActiveAtCommit.has(reservationId)) {
+        await store.sellReservationAtCommit(tx, reservationId, known.reference, () => {
+          // The caller was wrong (a hold released early, a skewed clock): its retry takes the path
+          // that reads the reservation first and says why it cannot be sold.
+          notActiveAtCommit.set(reservationId, true);
+          return new ReservationNotActiveError(reservationId, 'released');
+        });
+        const data: StockReservationChanged = { reservationId, reference: known.reference, lines: mergeLines(known.lines) };
+        await ctx.publishAll(tx, [{ type: InventoryEvents.StockCommitted, aggregateId: reservationId, data }]);
+        return;
+      }
       const sold = await store.sellReservation(tx, reservationId);
       if (!sold) {
         const existing = await store.findReservation(tx, reservationId);

@@ -91,6 +91,35 @@ describe('reservations through the inventory.stock port', () => {
     expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
   });
 
+  it('sells a hold its caller knows with the last statement, and fails the transaction when the hold was not active after all', async () => {
+    const id = await variant(10);
+    const lines = [{ variantId: id, quantity: 2 }];
+    const sold = await reserve(lines);
+    await t.app.ctx.transaction(async (tx) => {
+      await port.commitReservation(tx, sold, { reference: 'order-known', lines });
+      // Read back in the same transaction: the sale is written first.
+      expect((await port.getAvailable([id], tx)).get(id)).toBe(8);
+    });
+    expect(await stockOf(id)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
+    expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
+    expect((await eventsOf(sold)).map((e) => e.type)).toEqual(['inventory.stock.reserved', 'inventory.stock.committed']);
+
+    const released = await reserve(lines);
+    await t.app.ctx.transaction((tx) => port.releaseReservation(tx, released, 'gave up'));
+    // At commit, and when a read in the transaction writes it first.
+    await expect(t.app.ctx.transaction((tx) => port.commitReservation(tx, released, { reference: 'order-known', lines }))).rejects.toBeInstanceOf(ReservationNotActiveError);
+    const releasedToo = await reserve(lines);
+    await t.app.ctx.transaction((tx) => port.releaseReservation(tx, releasedToo, 'gave up'));
+    await expect(
+      t.app.ctx.transaction(async (tx) => {
+        await port.commitReservation(tx, releasedToo, { reference: 'order-known', lines });
+        await port.getAvailable([id], tx);
+      }),
+    ).rejects.toBeInstanceOf(ReservationNotActiveError);
+    expect(await stockOf(id)).toMatchObject({ onHand: 8, reserved: 0, available: 8 });
+    expect(await levelsOutOfBalance(t.database.db, [id])).toEqual([]);
+  });
+
   it('reserves all lines or none, naming every shortage', async () => {
     const plenty = await variant(5);
     const scarce = await variant(1);

@@ -405,6 +405,39 @@ export async function sellReservation(
   };
 }
 
+/**
+ * sellReservation with the transaction's last statement, for a caller that knows the reservation is
+ * active and what it holds (the order that made it, locked, well before it expires): the same three
+ * writes, each reading the reservation's lines, its levels locked in the global order first.
+ * `notActive` fails the transaction if the reservation was not active after all.
+ */
+export async function sellReservationAtCommit(db: Db, id: string, reference: string, notActive: () => Error): Promise<void> {
+  await writePending(db);
+  const write = await writeAtCommit(db, () => [
+    {
+      statement: sql`update inventory.reservations set status = 'committed', updated_at = now() where id = ${id} and status = 'active'`,
+      mustWrite: notActive,
+    },
+    sql`
+      update inventory.stock_levels s
+      set on_hand = s.on_hand - l.quantity, reserved = s.reserved - l.quantity, updated_at = now()
+      from (
+        select l.variant_id, l.location_id, l.quantity
+        from inventory.reservation_lines l
+        join inventory.stock_levels held on held.variant_id = l.variant_id and held.location_id = l.location_id
+        where l.reservation_id = ${id}
+        order by l.variant_id, l.location_id
+        for update of held
+      ) l
+      where s.variant_id = l.variant_id and s.location_id = l.location_id`,
+    sql`
+      insert into inventory.movements (id, variant_id, location_id, type, on_hand_delta, reserved_delta, reason, reference, actor_id)
+      select gen_random_uuid(), l.variant_id, l.location_id, 'sale', -l.quantity, -l.quantity, 'sold', ${reference}::text, null
+      from inventory.reservation_lines l where l.reservation_id = ${id}`,
+  ]);
+  if (!write.written) pendingWrites.set(db, [...(pendingWrites.get(db) ?? []), write]);
+}
+
 export async function expiredReservationIds(db: Db, limit: number): Promise<string[]> {
   await writePending(db);
   const { rows } = await sql<any>`

@@ -107,6 +107,8 @@ export async function changeStatus(ctx: ModuleContext, tx: Db, order: OrderRecor
 // ---------------------------------------------------------------- stock
 
 const stockPort = (ctx: ModuleContext) => ctx.ports.get<StockPort>(STOCK_PORT);
+/** Far more than any skew between our clock and the database's, which judges a hold's expiry. */
+const SURELY_HELD_MARGIN_MS = 60_000;
 
 export function reservationLines(order: OrderRecord, groups?: GroupRecord[]) {
   const groupIds = groups ? new Set(groups.map((g) => g.id)) : undefined;
@@ -135,8 +137,12 @@ export async function holdStockAgain(ctx: ModuleContext, tx: Db, order: OrderRec
 export async function commitStock(ctx: ModuleContext, tx: Db, order: OrderRecord): Promise<'committed' | 'unavailable'> {
   if (order.reservationState === 'committed') return 'committed';
   if (order.reservationState === 'held') {
+    // The order is locked, so nothing of ours releases its hold meanwhile, and inventory's expiry job
+    // releases only holds past their expiry (the payment deadline): well before it, the hold is surely
+    // active, and its sale can go with the transaction's last statement.
+    const surelyHeld = order.paymentDueAt.getTime() - Date.now() > SURELY_HELD_MARGIN_MS;
     try {
-      await stockPort(ctx).commitReservation(tx, order.reservationId);
+      await stockPort(ctx).commitReservation(tx, order.reservationId, surelyHeld ? { reference: order.id, lines: reservationLines(order) } : undefined);
       order.reservationState = 'committed';
       return 'committed';
     } catch (error) {
