@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { PurchasableVariant } from '../catalog/contract.ts';
-import { cameBackInStock, MAX_LINE_QUANTITY, mergedQuantity, priceLines, quoteLinesOf, subtotalOf, type CartItemRecord } from './service.ts';
+import { MAX_PRICE, type PurchasableVariant } from '../catalog/contract.ts';
+import { cameBackInStock, MAX_CART_LINES, MAX_LINE_QUANTITY, mergedQuantity, priceLines, quoteLinesOf, subtotalOf, type CartItemRecord } from './service.ts';
 
 const item = (over: Partial<CartItemRecord> = {}): CartItemRecord => ({
   id: 'i1',
@@ -61,6 +61,20 @@ describe('reading a cart line against today’s catalog', () => {
 
   it('never reports negative stock', () => {
     expect(read([item()], [variant()], { v1: -3 })[0]!.available).toBe(0);
+  });
+});
+
+describe('the largest cart', () => {
+  it("sums exactly in a JSON number: the catalog's highest price, the cart's most lines, each at its largest quantity", () => {
+    const ids = Array.from({ length: MAX_CART_LINES }, (_, i) => `v${i}`);
+    const lines = read(
+      ids.map((id) => item({ id: `i-${id}`, variantId: id, quantity: MAX_LINE_QUANTITY, seenUnitPrice: MAX_PRICE })),
+      ids.map((id) => variant({ variantId: id, price: { amount: MAX_PRICE, currency: 'USD' } })),
+      Object.fromEntries(ids.map((id) => [id, MAX_LINE_QUANTITY])),
+    );
+    const subtotal = subtotalOf(lines, 'USD').amount;
+    expect(BigInt(subtotal)).toBe(BigInt(MAX_CART_LINES) * BigInt(MAX_LINE_QUANTITY) * BigInt(MAX_PRICE));
+    expect(Number.isSafeInteger(subtotal)).toBe(true);
   });
 });
 

@@ -100,4 +100,11 @@ export interface VariantReadOptions {
 }
 export const PRODUCT_CATALOG_PORT = 'catalog.products';
 
+/**
+ * The highest price a variant may have, in minor units ($90,000,000.00): low enough that the largest
+ * cart (cart's MAX_CART_LINES lines of MAX_LINE_QUANTITY each) still sums exactly in a JSON number,
+ * which a cart test checks.
+ */
+export const MAX_PRICE = 9_000_000_000;
+
 export type { Db };

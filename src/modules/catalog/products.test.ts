@@ -244,6 +244,9 @@ describe('products', () => {
       { variants: [{ sku: 'NEG', price: -1 }] },
       { variants: [{ sku: 'NEG2', price: { amount: -500, currency: 'USD' } }] },
       { variants: [{ sku: 'FLOAT', price: { amount: 19.99, currency: 'USD' } }] },
+      // Above the highest price, at which the largest cart still sums exactly (catalog's MAX_PRICE).
+      { variants: [{ sku: 'DEAR', price: { amount: 9_000_000_001, currency: 'USD' } }] },
+      { variants: [{ sku: 'DEAR2', price: 9_000_000_001 }] },
       { variants: [{ sku: 'CUR', price: { amount: 100, currency: 'dollars' } }] },
       { variants: [] },
       { name: 'x'.repeat(201) },

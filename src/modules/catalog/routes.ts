@@ -5,6 +5,7 @@ import { hasPermission, principalOf, requirePermission } from '../../kernel/http
 import { badRequest, forbidden, notFound, Problem } from '../../kernel/http/problem.ts';
 import { decodeCursor, encodeCursor, errorResponses, ListQuery, Page } from '../../kernel/http/schemas.ts';
 import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { MAX_PRICE } from './contract.ts';
 import { createCategoryService } from './categories.ts';
 import { MEDIA_KEY, renderPlaceholder, type MediaStore } from './media.ts';
 import { createProductService, isUuid, republish, type Actor } from './products.ts';
@@ -25,12 +26,12 @@ const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Sku = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._/-]*$', description: 'Unique among one seller\'s live variants' });
 const MoneyInput = Type.Object(
   {
-    amount: Type.Integer({ minimum: 0, maximum: 10_000_000_000, description: 'Integer minor units' }),
+    amount: Type.Integer({ minimum: 0, maximum: MAX_PRICE, description: 'Integer minor units' }),
     currency: Type.String({ pattern: '^[A-Z]{3}$' }),
   },
   { additionalProperties: false },
 );
-const Price = Type.Union([MoneyInput, Type.Integer({ minimum: 0, maximum: 10_000_000_000, description: 'Bare integer: minor units of USD' })], {
+const Price = Type.Union([MoneyInput, Type.Integer({ minimum: 0, maximum: MAX_PRICE, description: 'Bare integer: minor units of USD' })], {
   description: 'Money `{ amount, currency }`, or a bare integer of US cents',
 });
 const Options = Type.Record(Type.String(), Type.String({ maxLength: 100 }), {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PRICE } from '../catalog/contract.ts';
 import { newId } from '../../kernel/ids.ts';
 import {
   address,
@@ -59,19 +60,19 @@ describe('an order too large to total exactly', () => {
   it('is refused with 422 order-too-large, reserving and creating nothing; the largest item quantity is the cart\'s', async () => {
     const seller = await person(shop.t, ['seller']);
     const buyer = await person(shop.t);
-    // The highest price the catalog takes, in the largest quantity a cart line holds.
-    const dear = await Promise.all(range(11).map(() => product(shop, seller, { price: 10_000_000_000, stock: 9999 })));
+    // The highest price the catalog takes, in the largest quantity a cart line holds: twelve such lines
+    // are past the limit, eleven are not.
+    const dear = await Promise.all(range(12).map(() => product(shop, seller, { price: MAX_PRICE, stock: 9999 })));
     const tooLarge = await placeOrder(shop, buyer, { items: dear.map((p) => item(p, 9999)) });
     expect(tooLarge.status).toBe(422);
     expect(tooLarge.body.type).toMatch(/\/order-too-large$/);
     expect(tooLarge.body.limit).toBe(1_000_000_000_000_000);
     for (const p of dear) expect(await stockOf(shop, p.variantId)).toMatchObject({ available: 9999, reserved: 0 });
     expect((await shop.t.get('/api/v1/orders', { token: buyer.token })).body.items).toEqual([]);
-    // Ten of those lines stay under the limit: an order of the cart's largest quantities goes through.
-    const largest = await placeOrder(shop, buyer, { items: dear.slice(0, 10).map((p) => item(p, 9999)), payment: { method: 'cod' } });
+    const largest = await placeOrder(shop, buyer, { items: dear.slice(0, 11).map((p) => item(p, 9999)), payment: { method: 'cod' } });
     expect(largest.status).toBe(201);
-    expect(largest.body.subtotal.amount).toBe(10 * 9999 * 10_000_000_000);
-    expect((await placeOrder(shop, buyer, { items: [item(dear[10]!, 10_000)] })).status).toBe(400);
+    expect(largest.body.subtotal.amount).toBe(11 * 9999 * MAX_PRICE);
+    expect((await placeOrder(shop, buyer, { items: [item(dear[11]!, 10_000)] })).status).toBe(400);
   });
 });
 
