@@ -131,7 +131,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     subscriptions.set(module.name, createSubscription({
       consumer: module.name,
       handlers: module.handlers,
-      groupDeliveries: module.groupDeliveries,
+      groupDeliveries: module.groupDeliveries === true,
       inboxAtCommit: module.inboxAtCommit === true,
       db,
       logger,

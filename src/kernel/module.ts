@@ -108,10 +108,9 @@ export interface BazaarModule {
    * transaction (one begin, inbox write and commit for all). Only for handlers that take no row locks
    * other writers take in another order (a read model): otherwise a group could deadlock with them.
    * A group that fails runs again one event at a time, so a handler's effects outside the database
-   * (other than afterCommit callbacks) may happen twice. `lingerMs`: a group waits that long for
-   * company before it starts, for a read model that may lag a little behind.
+   * (other than afterCommit callbacks) may happen twice.
    */
-  groupDeliveries?: boolean | { lingerMs: number };
+  groupDeliveries?: boolean;
   /**
    * Every effect of this module's handlers is in their transaction (or an afterCommit callback): an
    * event delivered alone then has its inbox row written with the transaction's last statement

@@ -19,7 +19,7 @@ export function createSubscription(options: {
   consumer: string;
   handlers: Record<string, EventHandler>;
   /** See BazaarModule.groupDeliveries. */
-  groupDeliveries?: boolean | { lingerMs: number };
+  groupDeliveries?: boolean;
   /** See BazaarModule.inboxAtCommit. */
   inboxAtCommit?: boolean;
   db: Db;
@@ -85,8 +85,7 @@ export function createSubscription(options: {
   }
   // A group that fails is delivered again one event at a time (groupCommit), so a failing event fails
   // alone and the bus retries or dead-letters just that one.
-  const grouping = options.groupDeliveries;
-  const deliverGrouped = grouping ? groupCommit(deliverTogether, { lingerMs: grouping === true ? 0 : grouping.lingerMs }) : undefined;
+  const deliverGrouped = options.groupDeliveries ? groupCommit(deliverTogether) : undefined;
 
   return {
     consumer,
