@@ -55,16 +55,26 @@ describe('stock checks of cart changes across instances', () => {
     expect(added.body.items.find((i: any) => i.productId === cup.id)).toMatchObject({ quantity: 5, available: 12 });
   });
 
-  it('reads no stock from the database while nothing changed it', async () => {
+  it('reads no stock from the database while nothing changed it, nor after a change this instance made', async () => {
     const plate = await product(first, shop, { stock: 30 });
     expect((await add(first, plate.id, 1)).status).toBe(201);
     const counter = countQueries();
+    const readsStock = (requestId: string) => counter.statements(requestId).some((text) => text.includes('inventory.stock_levels'));
     try {
       expect((await add(first, plate.id, 1, 'add-again')).status).toBe(201);
-      expect(counter.statements('add-again').some((text) => text.includes('inventory.stock_levels'))).toBe(false);
+      expect(readsStock('add-again')).toBe(false);
+      // A change on this instance leaves its figure under its own bump: the next check reads nothing.
       expect((await adjust(first, plate.variants[0]!.id, -1)).status).toBe(201);
-      expect((await add(first, plate.id, 1, 'add-after-change')).status).toBe(201);
-      expect(counter.statements('add-after-change').some((text) => text.includes('inventory.stock_levels'))).toBe(true);
+      const afterOwnChange = await add(first, plate.id, 1, 'add-after-own-change');
+      expect(afterOwnChange.status).toBe(201);
+      expect(readsStock('add-after-own-change')).toBe(false);
+      expect(afterOwnChange.body.items.find((i: any) => i.productId === plate.id)).toMatchObject({ quantity: 3, available: 29 });
+      // A change on the other instance moves the epoch past this instance's figure: it reads again.
+      expect((await adjust(second, plate.variants[0]!.id, -4)).status).toBe(201);
+      const afterOtherChange = await add(first, plate.id, 1, 'add-after-other-change');
+      expect(afterOtherChange.status).toBe(201);
+      expect(readsStock('add-after-other-change')).toBe(true);
+      expect(afterOtherChange.body.items.find((i: any) => i.productId === plate.id)).toMatchObject({ quantity: 4, available: 25 });
     } finally {
       counter.stop();
     }

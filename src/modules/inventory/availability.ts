@@ -63,15 +63,27 @@ export function availabilityCache(ctx: ModuleContext) {
       return result;
     },
 
-    /** Call with every variant whose sellable stock `tx` changes: their kept figures lapse once it commits. */
-    changed(tx: Db, variantIds: string[]): void {
+    /**
+     * Call with every variant whose sellable stock `tx` changes: their kept figures lapse once it
+     * commits. `figures`: the variants' sellable stock as `tx` leaves it, kept here under the epoch its
+     * own bump returns, so the next check on this instance needs no read (every sale is such a change).
+     * Bumps of one variant reach the shared cache in commit order from one instance, so a figure is
+     * never kept under a later change's epoch there; from two instances, a change whose bump is
+     * overtaken by a later change's keeps its figure on its own instance until the figure's lifetime
+     * ends (5 s): a cart check may then be that stale, the checkout's locked read never is.
+     */
+    changed(tx: Db, variantIds: string[], figures?: Map<string, number>): void {
       if (variantIds.length === 0) return;
       afterCommit(tx, () => {
         for (const id of variantIds) {
           kept.delete(id);
-          ctx.cache.increment(epochKey(id), 1, EPOCH_TTL_MS).catch((error) =>
-            ctx.logger.warn({ err: error, variantId: id }, 'shared cache unavailable; other instances keep a stock figure for up to 5 s'),
-          );
+          const figure = figures?.get(id);
+          ctx.cache
+            .increment(epochKey(id), 1, EPOCH_TTL_MS)
+            .then((epoch) => {
+              if (figure !== undefined) kept.set(id, { epoch, available: figure });
+            })
+            .catch((error) => ctx.logger.warn({ err: error, variantId: id }, 'shared cache unavailable; other instances keep a stock figure for up to 5 s'));
         }
       });
     },

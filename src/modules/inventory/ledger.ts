@@ -75,10 +75,10 @@ export function createStockLedger(ctx: ModuleContext): StockLedger {
    */
   async function announce(tx: Db, deltas: Map<string, number>, always = false, known?: store.SellableTotals[]): Promise<NewEvent<unknown>[]> {
     const variantIds = [...deltas].filter(([, delta]) => always || delta !== 0).map(([id]) => id);
-    availability.changed(tx, variantIds);
     if (variantIds.length === 0) return [];
     const events: NewEvent<unknown>[] = [];
     const totals = known?.filter((t) => variantIds.includes(t.variantId)) ?? (await store.sellableTotals(tx, variantIds));
+    availability.changed(tx, variantIds, new Map(totals.map((t) => [t.variantId, t.onHand - t.reserved])));
     for (const t of totals) {
       const changed: StockChanged = {
         variantId: t.variantId,
