@@ -111,7 +111,7 @@ export async function buildApp(options: BuildOptions): Promise<BazaarApp> {
     secrets: createSecretBox(loadEncryptionKey(config)),
     ports,
     // Only a commit that wrote events needs a relay pass; the interval catches anything else.
-    transaction: (work) => runTransaction(db, work, { logger, published: (eager) => relay.afterCommit(eager) }),
+    transaction: (fn, work) => runTransaction(db, fn, { logger, published: (eager) => relay.afterCommit(eager), work }),
     publish: (tx, event) => writeToOutbox(tx, event),
     publishAll: (tx, events) => writeAllToOutbox(tx, events),
     audit: (tx, entry) => recordAudit(tx, entry),

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from './db/database.ts';
 import { newId } from './ids.ts';
-import { currentWork } from './observability/context.ts';
+import { workOf } from './events/outbox.ts';
 
 export interface AuditEntry {
   actorId: string | null;
@@ -18,7 +18,7 @@ export interface AuditEntry {
  * write itself, so the log cannot miss a change that happened or show one that did not.
  */
 export async function recordAudit(tx: Db, entry: AuditEntry): Promise<void> {
-  const work = currentWork();
+  const work = workOf(tx);
   await sql`
     insert into kernel.audit_log (id, actor_id, actor_roles, action, target_type, target_id, details, request_id, ip)
     values (${newId()}, ${entry.actorId}, ${sql`${[...entry.actorRoles]}::text[]`}, ${entry.action}, ${entry.targetType},

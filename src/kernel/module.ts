@@ -10,6 +10,8 @@ import type { Cache } from './cache/cache.ts';
 import type { TokenService } from './auth/tokens.ts';
 import type { SecretBox } from './crypto.ts';
 import type { AuditEntry } from './audit.ts';
+import type { WorkContext } from './observability/context.ts';
+import { APP_CONTEXT, appContextOf } from './per-app.ts';
 
 /** The Fastify instance a module's routes are registered on: TypeBox schemas type the handlers. */
 export type HttpApp = FastifyInstance<
@@ -79,8 +81,12 @@ export interface ModuleContext {
   tokens: TokenService;
   secrets: SecretBox;
   ports: PortRegistry;
-  /** Runs `work` in one transaction; events written with `publish` are relayed right after commit. */
-  transaction<T>(work: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction; events written with `publish` are relayed right after commit. `work`:
+   * whose work it is (a route passes `request.work`), so that its events and audit rows carry the
+   * request's (or the handled event's) ids; without it, its events start a correlation of their own.
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>, work?: WorkContext): Promise<T>;
   /** Writes an event to the outbox in the caller's transaction. */
   publish<TData>(tx: Db, event: NewEvent<TData>): Promise<EventEnvelope<TData>>;
   /** Several events in one statement, in this order. */
@@ -125,4 +131,20 @@ export interface BazaarModule {
   onStart?(ctx: ModuleContext): Promise<void>;
   /** After every module's onStart, on an empty database with DEMO_DATA on. */
   seedDemo?(ctx: ModuleContext): Promise<void>;
+}
+
+/**
+ * `ctx` doing `work`: its transactions do that work unless told otherwise, and its logger names the
+ * work's ids (made on first use). What an event handler gets, so the transactions and log lines that
+ * follow from an event carry its correlation.
+ */
+export function contextForWork(ctx: ModuleContext, work: WorkContext): ModuleContext {
+  let logger: Logger | undefined;
+  return Object.create(ctx, {
+    [APP_CONTEXT]: { value: appContextOf(ctx) },
+    transaction: { value: <T>(fn: (tx: Db) => Promise<T>, given?: WorkContext) => ctx.transaction(fn, given ?? work) },
+    logger: {
+      get: () => (logger ??= ctx.logger.child({ correlationId: work.correlationId, ...(work.causationId ? { causationId: work.causationId } : {}) })),
+    },
+  }) as ModuleContext;
 }

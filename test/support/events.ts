@@ -46,7 +46,7 @@ export function createEventFixture() {
           const event = await ctx.publish(tx, { type: 'fixture.thing.created', aggregateId: id, data: { id, name } });
           if (failAfterPublish) throw conflict('fixture-failed', 'The write was told to fail after publishing');
           return { id, eventId: event.id };
-        });
+        }, request.work);
         return reply.status(201).send(created);
       });
 
@@ -67,7 +67,7 @@ export function createEventFixture() {
               const event = await ctx.publish(tx, { type: 'fixture.thing.touched', aggregateId: id, data: { id, name: rows[0]!.name, n } });
               eventIds.push(event.id);
             }
-          });
+          }, request.work);
         }
         return { eventIds };
       });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../test/support/app.ts';
 import { eventually, outboxRow } from '../../../test/support/events.ts';
 import { newId } from '../ids.ts';
+import { appContextOf } from '../per-app.ts';
 import { inBatches, outsideTransaction, type BazaarModule, type ModuleContext } from '../module.ts';
 import { createSubscription } from './consumers.ts';
 import type { EventEnvelope } from './envelope.ts';
@@ -40,7 +41,16 @@ describe('a consumer whose handler runs outside a transaction', () => {
     // A repeat runs again: such a handler's effect must be harmless to repeat, so no inbox guards it.
     expect(await subscription.deliver(touched)).toBe('handled');
     expect(seen.map((s) => s.eventId)).toEqual([touched.id, touched.id]);
-    expect(seen[0]!.ctx).toBe(t.app.ctx);
+    // Its context is the app's (per-app values are shared), doing the event's work: what it publishes
+    // in the transactions it opens carries the event's correlation, with the event as the cause.
+    expect(appContextOf(seen[0]!.ctx)).toBe(t.app.ctx);
+    const handlerCtx = seen[0]!.ctx;
+    const published = await handlerCtx.transaction((tx) => handlerCtx.publish(tx, { type: 'fixture.thing.noticed', aggregateId: newId(), data: {} }));
+    expect(await outboxRow(t.database.db, published.id)).toMatchObject({ correlation_id: touched.correlationId, causation_id: touched.id });
+    // The app's own context opens transactions that start a correlation of their own.
+    const unrelated = await t.app.ctx.transaction((tx) => t.app.ctx.publish(tx, { type: 'fixture.thing.noticed', aggregateId: newId(), data: {} }));
+    expect(await outboxRow(t.database.db, unrelated.id)).toMatchObject({ causation_id: null });
+    expect((await outboxRow(t.database.db, unrelated.id)).correlation_id).not.toBe(touched.correlationId);
     const inbox = await sql`select 1 from kernel.inbox where consumer = 'cache-only'`.execute(t.database.db);
     expect(inbox.rows).toHaveLength(0);
   });

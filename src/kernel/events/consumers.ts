@@ -3,12 +3,12 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import { groupCommit } from '../group-commit.ts';
 import { newId } from '../ids.ts';
-import { batchHandlerOf, runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
+import { batchHandlerOf, contextForWork, runsOutsideTransaction, type EventHandler, type ModuleContext } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { runInWork } from '../observability/context.ts';
+import { workForEvent } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import type { Subscription } from './bus.ts';
-import { atCommit } from './outbox.ts';
+import { atCommit, setWork } from './outbox.ts';
 import { runTransaction } from './transaction.ts';
 
 /**
@@ -70,12 +70,15 @@ export function createSubscription(options: {
           let end = i + 1;
           if (batch) while (end < toHandle.length && toHandle[end]!.type === event.type) end++;
           const run = toHandle.slice(i, end);
-          await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => (batch ? batch(run, tx, ctx) : handler(event, tx, ctx)));
+          const work = workForEvent(event);
+          setWork(tx, work);
+          const handlerCtx = contextForWork(ctx, work);
+          await (batch ? batch(run, tx, handlerCtx) : handler(event, tx, handlerCtx));
           i = end;
         }
         return outcomes;
       },
-      { logger, published: (eager) => afterPublished?.(eager) },
+      { logger, published: (eager) => afterPublished?.(eager), work: workForEvent(events[0]!) },
     ).catch((error) => {
       if (error instanceof AlreadyHandled) return events.map(() => 'duplicate' as const);
       throw error;
@@ -94,7 +97,7 @@ export function createSubscription(options: {
       const handler = handlers[event.type];
       if (!handler) return 'duplicate';
       if (runsOutsideTransaction(handler)) {
-        await runInWork({ correlationId: event.correlationId, causationId: event.id }, () => handler(event, db, ctx));
+        await handler(event, db, contextForWork(ctx, workForEvent(event)));
         metrics.eventsConsumed.inc({ consumer, type: event.type, outcome: 'handled' });
         return 'handled';
       }

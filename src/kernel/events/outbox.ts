@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { THEN_COMMIT_MARK } from '../db/plans.ts';
 import { newId } from '../ids.ts';
-import { currentWork } from '../observability/context.ts';
+import type { WorkContext } from '../observability/context.ts';
 import { EVENT_TYPE, emittingModule, type EventEnvelope } from './envelope.ts';
 
 export interface NewEvent<TData> {
@@ -101,11 +101,27 @@ interface Owned {
   pending: EventEnvelope[];
   eager: EventEnvelope[];
   writes: CommitWrite[];
+  /** Whose work the transaction does: its events inherit the correlation and cause. */
+  work: WorkContext | undefined;
 }
 const owned = new WeakMap<object, Owned>();
 
-export function openOutbox(tx: Db): void {
-  owned.set(tx, { pending: [], eager: [], writes: [] });
+export function openOutbox(tx: Db, work?: WorkContext): void {
+  owned.set(tx, { pending: [], eager: [], writes: [], work });
+}
+
+/** The work an owned transaction does (given when it was opened, or set since). */
+export function workOf(tx: Db): WorkContext | undefined {
+  return owned.get(tx)?.work;
+}
+
+/**
+ * From here on `tx` does `work` (a consumer handling a group of events in one transaction sets each
+ * event's in turn, so every event published carries the cause that led to it).
+ */
+export function setWork(tx: Db, work: WorkContext | undefined): void {
+  const record = owned.get(tx);
+  if (record) record.work = work;
 }
 
 /**
@@ -189,7 +205,8 @@ export async function writeToOutbox<TData>(tx: Db, event: NewEvent<TData>): Prom
  */
 export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[]): Promise<EventEnvelope<TData>[]> {
   if (events.length === 0) return [];
-  const work = currentWork();
+  const outbox = owned.get(tx);
+  const work = outbox?.work;
   const envelopes = events.map((event): EventEnvelope<TData> => {
     if (!EVENT_TYPE.test(event.type)) throw new Error(`Event type must be <module>.<entity>.<past-tense>: ${event.type}`);
     return {
@@ -203,7 +220,6 @@ export async function writeAllToOutbox<TData>(tx: Db, events: NewEvent<TData>[])
       data: event.data,
     };
   });
-  const outbox = owned.get(tx);
   if (!outbox) {
     await insertRows(tx, envelopes);
     return envelopes;

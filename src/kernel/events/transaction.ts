@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { runAfterCommit } from '../db/after-commit.ts';
 import type { Db } from '../db/database.ts';
+import type { WorkContext } from '../observability/context.ts';
 import type { EventEnvelope } from './envelope.ts';
 import { closeOutbox, openOutbox } from './outbox.ts';
 
@@ -9,16 +10,17 @@ import { closeOutbox, openOutbox } from './outbox.ts';
  * delivery): the events it publishes go to the outbox in one statement just before commit, with the
  * kernel's other last writes (`atCommit` in outbox.ts: an Idempotency-Key's response), and once it has
  * committed its `afterCommit` callbacks run and, if it published anything, `published` gets its eager
- * events (the app hands them to the relay).
+ * events (the app hands them to the relay). `work`: whose work it does (a request's, an event's): the
+ * events it publishes and the audit rows it writes carry its ids.
  */
 export async function runTransaction<T>(
   db: Db,
   work: (tx: Db) => Promise<T>,
-  options: { logger: Logger; published: (eager: EventEnvelope[]) => void },
+  options: { logger: Logger; published: (eager: EventEnvelope[]) => void; work?: WorkContext },
 ): Promise<T> {
   let committed: { tx: Db; wrote: boolean; eager: EventEnvelope[] } | undefined;
   const value = await db.transaction().execute(async (tx) => {
-    openOutbox(tx);
+    openOutbox(tx, options.work);
     const result = await work(tx);
     committed = { tx, ...(await closeOutbox(tx)) };
     return result;

@@ -3,7 +3,6 @@ import fp from 'fastify-plugin';
 import type { TokenService } from '../auth/tokens.ts';
 import { can, type Permission } from '../auth/permissions.ts';
 import { forbidden, unauthorized } from './problem.ts';
-import { currentWork } from '../observability/context.ts';
 
 export interface Principal {
   userId: string;
@@ -32,8 +31,7 @@ export const authentication = fp(async (app: FastifyInstance, opts: { tokens: To
     const claims = await opts.tokens.verifyAccess(token);
     if (!claims) throw unauthorized('Invalid or expired access token');
     request.principal = claims;
-    const work = currentWork();
-    if (work) work.actorId = claims.userId;
+    if (request.work) request.work.actorId = claims.userId;
   });
 });
 

@@ -1,3 +1,4 @@
+import type { WorkContext } from '../observability/context.ts';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
@@ -108,7 +109,8 @@ export async function respondIdempotently<P = undefined>(
     request: FastifyRequest;
     reply: FastifyReply;
     db: Db;
-    transaction: <T>(work: (tx: Db) => Promise<T>) => Promise<T>;
+    /** Opened with the request's work (`request.work`), so what it writes carries the request's ids. */
+    transaction: <T>(work: (tx: Db) => Promise<T>, requestWork?: WorkContext) => Promise<T>;
     scope: string;
     requestBody: unknown;
     prepare?: () => Promise<P>;
@@ -122,7 +124,7 @@ export async function respondIdempotently<P = undefined>(
 
   if (!claim) {
     const prepared = await prepare();
-    const response = await transaction((tx) => work(tx, prepared));
+    const response = await transaction((tx) => work(tx, prepared), request.work);
     return reply.status(response.statusCode).send(response.body);
   }
   try {
@@ -135,7 +137,7 @@ export async function respondIdempotently<P = undefined>(
       const deferred = atCommit(tx, { statement: recordStatement(claim, stored), mustWrite: () => new KeyTakenMeanwhile() });
       if (!deferred && !(await recordIdempotentResponse(tx, claim, stored))) throw new KeyTakenMeanwhile();
       return stored;
-    });
+    }, request.work);
     return reply.status(response.statusCode).send(response.body);
   } catch (error) {
     // Another request with this key may have finished first: then this is a repeat, whatever made this

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { HttpApp } from '../module.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { runInWork } from '../observability/context.ts';
+import { inRequestScope, type WorkContext } from '../observability/context.ts';
 import { clientError, frameworkError, installErrorHandling, refuseUnstorableText } from './errors.ts';
 import { requestValidator } from './finite-numbers.ts';
 import { Money, ProblemDetails } from './schemas.ts';
@@ -19,6 +19,13 @@ const ID_HEADER = /^[A-Za-z0-9._:-]{1,128}$/;
 export interface ReadinessCheck {
   name: string;
   check(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's ids (and, once authenticated, its actor): hand it to the transactions it opens. */
+    work: WorkContext;
+  }
 }
 
 /**
@@ -47,6 +54,7 @@ export async function createHttpServer(options: {
     clientErrorHandler: clientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.decorateRequest('work', undefined as unknown as WorkContext);
   installErrorHandling(app as unknown as FastifyInstance);
   refuseUnstorableText(app as unknown as FastifyInstance);
   app.addSchema(ProblemDetails);
@@ -57,8 +65,12 @@ export async function createHttpServer(options: {
     const correlationId = typeof given === 'string' && ID_HEADER.test(given) ? given : request.id;
     reply.header('x-request-id', request.id);
     reply.header('x-correlation-id', correlationId);
-    // Everything downstream of this hook (handlers, DB work, outbox writes, logs) sees these ids.
-    runInWork({ requestId: request.id, correlationId }, done);
+    // Handlers hand `request.work` to the transactions they open (ctx.transaction(fn, request.work)),
+    // so the events and audit rows a request writes carry its ids; Fastify's request logger already
+    // names the request, and says the correlation when the client chose one.
+    request.work = { requestId: request.id, correlationId };
+    if (correlationId !== request.id) request.log = request.log.child({ correlationId });
+    inRequestScope(request.work, done);
   });
 
   app.addHook('onResponse', async (request, reply) => {

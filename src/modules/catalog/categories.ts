@@ -62,7 +62,7 @@ export function createCategoryService(ctx: ModuleContext, republishProducts: (tx
           await ctx.publish(tx, { type: CatalogEvents.CategoryCreated, aggregateId: id, data });
           await ctx.audit(tx, { ...actor.audit, action: 'catalog.category.create', targetType: 'category', targetId: id, details: { name: input.name, parentId: category.parentId } });
           return snapshotOf(category);
-        }),
+        }, actor.work),
       );
     },
 
@@ -102,7 +102,7 @@ export function createCategoryService(ctx: ModuleContext, republishProducts: (tx
             details: { before: { name: current.name, parentId: current.parentId }, after: { name, parentId } },
           });
           return snapshotOf(updated);
-        }),
+        }, actor.work),
       );
     },
 
@@ -117,7 +117,7 @@ export function createCategoryService(ctx: ModuleContext, republishProducts: (tx
         await store.deleteCategory(tx, id);
         await ctx.publish(tx, { type: CatalogEvents.CategoryDeleted, aggregateId: id, data: { categoryId: id } });
         await ctx.audit(tx, { ...actor.audit, action: 'catalog.category.delete', targetType: 'category', targetId: id, details: { name: current.name } });
-      });
+      }, actor.work);
     },
   };
 }

@@ -37,7 +37,7 @@ describe('products', () => {
   afterAll(() => t.close());
 
   const outbox = async (aggregateId: string) =>
-    (await sql<any>`select type, data from kernel.outbox where aggregate_id = ${aggregateId} order by seq`.execute(t.database.db)).rows;
+    (await sql<any>`select type, data, correlation_id as "correlationId" from kernel.outbox where aggregate_id = ${aggregateId} order by seq`.execute(t.database.db)).rows;
 
   it('lets a seller create a product that anyone can then read, with stock from inventory', async () => {
     const res = await t.post(
@@ -78,7 +78,7 @@ describe('products', () => {
 
   it('announces created, updated and deleted products with full snapshots, and audits each write', async () => {
     const made = await product(t, owner, categoryId, { name: 'Snapshot Lamp' });
-    await t.patch(`/api/v1/products/${made.id}`, { name: 'Snapshot Lamp II' }, { token: owner.token });
+    await t.patch(`/api/v1/products/${made.id}`, { name: 'Snapshot Lamp II' }, { token: owner.token, headers: { 'x-request-id': 'lamp-rename-1' } });
     await t.delete(`/api/v1/products/${made.id}`, { token: owner.token });
     const events = await outbox(made.id);
     expect(events.map((e) => e.type)).toEqual(['catalog.product.created', 'catalog.product.updated', 'catalog.product.deleted']);
@@ -100,8 +100,11 @@ describe('products', () => {
     });
     expect(events[1].data.product.name).toBe('Snapshot Lamp II');
     expect(events[2].data).toEqual({ productId: made.id, sellerId: owner.id });
-    const audit = await sql<any>`select action from kernel.audit_log where target_id = ${made.id} order by at`.execute(t.database.db);
+    const audit = await sql<any>`select action, request_id from kernel.audit_log where target_id = ${made.id} order by at`.execute(t.database.db);
     expect(audit.rows.map((r) => r.action)).toEqual(['catalog.product.create', 'catalog.product.update', 'catalog.product.delete']);
+    // The rename's audit row and event name the request that made it.
+    expect(audit.rows[1].request_id).toBe('lamp-rename-1');
+    expect(events[1].correlationId).toBe('lamp-rename-1');
     expect((await t.get(`/api/v1/products/${made.id}`)).status).toBe(404);
   });
 

@@ -1,3 +1,4 @@
+import type { WorkContext } from '../../kernel/observability/context.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import { writeToOutbox } from '../../kernel/events/outbox.ts';
 import { badRequest, conflict, forbidden, notFound, Problem } from '../../kernel/http/problem.ts';
@@ -31,6 +32,8 @@ export interface Actor {
   userId: string;
   viewer: Viewer;
   audit: { actorId: string; actorRoles: readonly string[]; ip?: string };
+  /** The request's work: the transactions it opens carry its ids. */
+  work?: WorkContext;
 }
 
 export interface ImageView {
@@ -174,9 +177,9 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
     return conflict('duplicate-sku', `SKU already used by this seller: ${skus.join(', ')}`, { skus });
   }
 
-  async function inTransaction<T>(work: (tx: Db) => Promise<T>): Promise<T> {
+  async function inTransaction<T>(actor: Actor, work: (tx: Db) => Promise<T>): Promise<T> {
     try {
-      return await ctx.transaction(work);
+      return await ctx.transaction(work, actor.work);
     } catch (error) {
       // The partial unique index is the final word when two writes race for one SKU.
       if (isUniqueViolation(error)) throw conflict('duplicate-sku', 'SKU already used by this seller');
@@ -210,7 +213,7 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
       const repeated = repeatedSkus(input.variants.map((v) => v.sku));
       if (repeated.length > 0) throw duplicateSkus(repeated);
       const id = newId();
-      await inTransaction(async (tx) => {
+      await inTransaction(actor, async (tx) => {
         await requireCategory(tx, input.categoryId);
         const taken = await store.takenSkus(tx, sellerId, input.variants.map((v) => v.sku));
         if (taken.length > 0) throw duplicateSkus(taken);
@@ -257,7 +260,7 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
           throw badRequest('Stock of an existing variant changes through POST /inventory/adjustments', [{ path: `/variants/${i}/stock`, message: 'only for new variants' }]);
         }
       });
-      await inTransaction(async (tx) => {
+      await inTransaction(actor, async (tx) => {
         const product = await store.findProduct(tx, id, true);
         if (!product) throw notFound('Product');
         if (patch.categoryId !== undefined) await requireCategory(tx, patch.categoryId);
@@ -324,7 +327,7 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
         const data: ProductDeleted = { productId: id, sellerId };
         await ctx.publish(tx, { type: CatalogEvents.ProductDeleted, aggregateId: id, data });
         await ctx.audit(tx, { ...actor.audit, action: 'catalog.product.delete', targetType: 'product', targetId: id, details: { sellerId } });
-      });
+      }, actor.work);
     },
 
     async addImage(actor: Actor, id: string, upload: { bytes: Buffer; alt: string }): Promise<ImageView> {
@@ -352,7 +355,7 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
           await store.touchProduct(tx, id);
           await announce(tx, CatalogEvents.ProductUpdated, id);
           await ctx.audit(tx, { ...actor.audit, action: 'catalog.product.image.add', targetType: 'product', targetId: id, details: { imageId: image.id } });
-        });
+        }, actor.work);
       } catch (error) {
         await media.delete(keys);
         throw error;
@@ -370,7 +373,7 @@ export function createProductService(ctx: ModuleContext, media: MediaStore) {
         await announce(tx, CatalogEvents.ProductUpdated, id);
         await ctx.audit(tx, { ...actor.audit, action: 'catalog.product.image.remove', targetType: 'product', targetId: id, details: { imageId } });
         return image;
-      });
+      }, actor.work);
       // Only generated placeholders are shared between products; uploaded files belong to this image alone.
       if (removed.mediaKey.startsWith('products/')) await media.delete(imageKeys(removed.mediaKey));
     },

@@ -182,6 +182,7 @@ function actorOf(request: FastifyRequest): Actor {
     userId: principal.userId,
     viewer: viewerOf(request)!,
     audit: { actorId: principal.userId, actorRoles: principal.roles, ip: request.ip },
+    work: request.work,
   };
 }
 

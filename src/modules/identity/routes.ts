@@ -4,7 +4,7 @@ import { principalOf, requirePermission, requireUser, type Principal } from '../
 import { badRequest, notFound } from '../../kernel/http/problem.ts';
 import { rateLimit } from '../../kernel/http/rate-limit.ts';
 import { decodeCursor, encodeCursor, errorResponses, IdParams, ListQuery } from '../../kernel/http/schemas.ts';
-import type { HttpApp, ModuleContext } from '../../kernel/module.ts';
+import { contextForWork, type HttpApp, type ModuleContext } from '../../kernel/module.ts';
 import { CART_PORT, type CartPort } from '../cart/contract.ts';
 import * as accounts from './accounts.ts';
 import { createAddress, removeAddress, updateAddress } from './addresses.ts';
@@ -94,7 +94,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
         response: { 201: AuthResult, ...errorResponses(400, 409, 413, 429) },
       },
     }, async (request, reply) => {
-      const signedIn = await accounts.signUp(ctx, request.body, clientOf(request));
+      const signedIn = await accounts.signUp(contextForWork(ctx, request.work), request.body, clientOf(request));
       await mergeGuestCart(request, signedIn.user.id);
       return reply.status(201).send(signedInView(signedIn));
     });
@@ -107,7 +107,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
         response: { 200: AuthResult, ...errorResponses(400, 401, 429) },
       },
     }, async (request) => {
-      const signedIn = await accounts.logIn(ctx, throttle, request.body, clientOf(request));
+      const signedIn = await accounts.logIn(contextForWork(ctx, request.work), throttle, request.body, clientOf(request));
       await mergeGuestCart(request, signedIn.user.id);
       return signedInView(signedIn);
     });
@@ -119,7 +119,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
         body: RefreshTokenBody,
         response: { 200: AuthResult, ...errorResponses(400, 401, 429) },
       },
-    }, async (request) => signedInView(await accounts.refresh(ctx, request.body.refreshToken)));
+    }, async (request) => signedInView(await accounts.refresh(contextForWork(ctx, request.work), request.body.refreshToken)));
 
     auth.post('/auth/logout', {
       preHandler: requireUser,
@@ -131,7 +131,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
         response: { 204: NoContent, ...errorResponses(400, 401, 429) },
       },
     }, async (request, reply) => {
-      await accounts.logOut(ctx, principalOf(request), request.body.refreshToken);
+      await accounts.logOut(contextForWork(ctx, request.work), principalOf(request), request.body.refreshToken);
       return reply.status(204).send(null);
     });
   });
@@ -199,7 +199,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
     },
   }, async (request, reply) => {
     const principal = principalOf(request);
-    await accounts.deleteUser(ctx, principal, principal.userId);
+    await accounts.deleteUser(contextForWork(ctx, request.work), principal, principal.userId);
     return reply.status(204).send(null);
   });
 
@@ -231,7 +231,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
     },
   }, async (request) => {
     const principal = principalOf(request);
-    return userView(await accounts.updateUser(ctx, throttle, principal, userIdParam(principal, request.params.id), request.body));
+    return userView(await accounts.updateUser(contextForWork(ctx, request.work), throttle, principal, userIdParam(principal, request.params.id), request.body));
   });
 
   // --- admin ---
@@ -267,7 +267,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       body: Type.Object({ roles: Type.Array(RoleName, { minItems: 1, maxItems: 7, uniqueItems: true }) }, { additionalProperties: false }),
       response: { 200: User, ...errorResponses(400, 401, 403, 404, 409) },
     },
-  }, async (request) => userView(await accounts.setUserRoles(ctx, principalOf(request), request.params.id, request.body.roles)));
+  }, async (request) => userView(await accounts.setUserRoles(contextForWork(ctx, request.work), principalOf(request), request.params.id, request.body.roles)));
 
   app.delete('/admin/users/:id', {
     preHandler: requirePermission('users:manage'),
@@ -279,7 +279,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       response: { 204: NoContent, ...errorResponses(401, 403, 404, 409) },
     },
   }, async (request, reply) => {
-    await accounts.deleteUser(ctx, principalOf(request), request.params.id);
+    await accounts.deleteUser(contextForWork(ctx, request.work), principalOf(request), request.params.id);
     return reply.status(204).send(null);
   });
 
@@ -302,7 +302,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       ),
       response: { 200: SellerProfile, ...errorResponses(400, 401, 403, 404) },
     },
-  }, async (request) => sellerView(await updateOwnSellerProfile(ctx, principalOf(request), request.body), { private: true }));
+  }, async (request) => sellerView(await updateOwnSellerProfile(contextForWork(ctx, request.work), principalOf(request), request.body), { private: true }));
 
   app.get('/sellers/:id', {
     schema: { tags: ['identity'], summary: "A seller's public profile", params: IdParams, response: { 200: SellerProfile, ...errorResponses(404) } },
@@ -318,7 +318,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
       response: { 200: SellerProfile, ...errorResponses(400, 401, 403, 404) },
     },
-  }, async (request) => sellerView(await changeSellerStatus(ctx, principalOf(request), request.params.id, 'suspended', request.body.reason), { private: true }));
+  }, async (request) => sellerView(await changeSellerStatus(contextForWork(ctx, request.work), principalOf(request), request.params.id, 'suspended', request.body.reason), { private: true }));
 
   app.post('/admin/sellers/:id/reinstate', {
     preHandler: requirePermission('sellers:manage'),
@@ -329,7 +329,7 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
       params: IdParams,
       response: { 200: SellerProfile, ...errorResponses(401, 403, 404) },
     },
-  }, async (request) => sellerView(await changeSellerStatus(ctx, principalOf(request), request.params.id, 'active'), { private: true }));
+  }, async (request) => sellerView(await changeSellerStatus(contextForWork(ctx, request.work), principalOf(request), request.params.id, 'active'), { private: true }));
 
   // --- saved addresses ---
 
@@ -354,20 +354,20 @@ export function identityRoutes(app: HttpApp, ctx: ModuleContext) {
   }, async (request, reply) => {
     const principal = principalOf(request);
     if ((await store.findUserById(ctx.db, principal.userId))?.status !== 'active') throw notFound('User');
-    const address = await createAddress(ctx, principal.userId, request.body);
+    const address = await createAddress(contextForWork(ctx, request.work), principal.userId, request.body);
     return reply.status(201).send(addressView(address, ctx.secrets));
   });
 
   app.patch('/users/me/addresses/:id', {
     preHandler: requireUser,
     schema: { tags: ['identity'], summary: 'Change a saved address', security: bearer, params: AddressParams, body: AddressPatch, response: { 200: Address, ...errorResponses(400, 401, 404) } },
-  }, async (request) => addressView(await updateAddress(ctx, principalOf(request).userId, request.params.id, request.body), ctx.secrets));
+  }, async (request) => addressView(await updateAddress(contextForWork(ctx, request.work), principalOf(request).userId, request.params.id, request.body), ctx.secrets));
 
   app.delete('/users/me/addresses/:id', {
     preHandler: requireUser,
     schema: { tags: ['identity'], summary: 'Forget a saved address', security: bearer, params: AddressParams, response: { 204: NoContent, ...errorResponses(401, 404) } },
   }, async (request, reply) => {
-    await removeAddress(ctx, principalOf(request).userId, request.params.id);
+    await removeAddress(contextForWork(ctx, request.work), principalOf(request).userId, request.params.id);
     return reply.status(204).send(null);
   });
 }

@@ -145,7 +145,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext) {
         ip: request.ip,
       });
       return created;
-    });
+    }, request.work);
     return reply.status(201).send({ ...location, createdAt: location.createdAt.toISOString() });
   });
 
@@ -181,7 +181,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext) {
         details: { lowStockThreshold, previous: variant.lowStockThreshold },
         ip: request.ip,
       });
-    });
+    }, request.work);
     return stockView(variant.variantId, lowStockThreshold);
   });
 
@@ -235,7 +235,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext) {
           ip: request.ip,
         });
         return ids;
-      });
+      }, request.work);
       return reply.status(201).send({ ...(await stockView(variantId, variant.lowStockThreshold)), movementId: movementId! });
     } catch (error) {
       if (error instanceof InsufficientStockError) throw insufficient(error);
@@ -271,7 +271,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext) {
           details: { fromLocationId, toLocationId, quantity, reason, transferId: reference },
           ip: request.ip,
         });
-      });
+      }, request.work);
     } catch (error) {
       if (error instanceof InsufficientStockError) throw insufficient(error);
       throw error;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PRICE } from '../catalog/contract.ts';
 import { newId } from '../../kernel/ids.ts';
@@ -106,6 +107,27 @@ describe('placing an order', () => {
 
     const mine = await shop.t.get('/api/v1/orders', { token: buyer.token });
     expect(mine.body.items.map((o: { id: string }) => o.id)).toEqual([res.body.id]);
+  });
+
+  it("ties the purchase's events to the request: placed, reserved, captured and paid carry its correlation id", async () => {
+    const buyer = await person(shop.t);
+    const kettle = await product(shop, seller, { price: 3100, stock: 3 });
+    const res = await placeOrder(shop, buyer, { items: [item(kettle)] }, { 'x-correlation-id': 'purchase-correlated-1' });
+    expect(res.status).toBe(201);
+    expect(res.headers['x-correlation-id']).toBe('purchase-correlated-1');
+    await orderReaches(shop, res.body.id, 'paid');
+    const { rows } = await sql<{ type: string; correlation_id: string; causation_id: string | null }>`
+      select type, correlation_id, causation_id from kernel.outbox
+      where type in ('orders.order.placed', 'inventory.stock.reserved', 'payments.payment.captured', 'orders.order.paid')
+        and (aggregate_id = ${res.body.id} or data->>'orderId' = ${res.body.id} or data->>'reference' = ${res.body.id})
+      order by seq`.execute(shop.t.database.db);
+    expect(rows.map((r) => r.type).sort()).toEqual(['inventory.stock.reserved', 'orders.order.paid', 'orders.order.placed', 'payments.payment.captured']);
+    for (const row of rows) expect(row).toMatchObject({ correlation_id: 'purchase-correlated-1' });
+    // The request caused the first two; each later one names the event whose handling published it.
+    const placed = rows.find((r) => r.type === 'orders.order.placed')!;
+    expect(placed.causation_id).toBeNull();
+    expect(rows.find((r) => r.type === 'payments.payment.captured')!.causation_id).not.toBeNull();
+    expect(rows.find((r) => r.type === 'orders.order.paid')!.causation_id).not.toBeNull();
   });
 
   it('checks out the cart when no items are sent, and empties it in the same transaction', async () => {

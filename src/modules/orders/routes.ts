@@ -252,7 +252,7 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
         });
       }
       return order;
-    });
+    }, request.work);
     return orderView(order);
   });
 
@@ -290,7 +290,7 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
         ip: request.ip,
       });
       return order;
-    });
+    }, request.work);
     return orderView(order, sellerId ?? undefined);
   });
 
@@ -321,7 +321,7 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
         ip: request.ip,
       });
       return order;
-    });
+    }, request.work);
     return orderView(order);
   });
 
@@ -354,7 +354,7 @@ export function ordersRoutes(app: HttpApp, ctx: ModuleContext) {
         ip: request.ip,
       });
       return saved;
-    });
+    }, request.work);
     store.recentTaxRates(ctx).delete(saved.country);
     return taxRateView(saved);
   });

@@ -1,4 +1,5 @@
 import { outsideTransaction, type EventHandler, type ModuleContext } from '../../kernel/module.ts';
+import { workForEvent } from '../../kernel/observability/context.ts';
 import { OrderEvents, type OrderChanged } from '../orders/contract.ts';
 import { PaymentEvents } from './contract.ts';
 import { publishPayment, type PaymentProcessing } from './processing.ts';
@@ -18,7 +19,7 @@ export function paymentsHandlers(deps: () => { ctx: ModuleContext; processing: P
     // finds the payment claimed or settled and does nothing.
     [OrderEvents.OrderPlaced]: outsideTransaction(async (event) => {
       const order = event.data as OrderChanged;
-      if (order.payment.method === 'card' && order.payment.paymentId) deps().processing.chargeSoon(order.payment.paymentId);
+      if (order.payment.method === 'card' && order.payment.paymentId) deps().processing.chargeSoon(order.payment.paymentId, workForEvent(event));
     }),
 
     async [OrderEvents.OrderCancelled](event, tx) {
@@ -33,7 +34,7 @@ export function paymentsHandlers(deps: () => { ctx: ModuleContext; processing: P
         } else if (payment.status === 'captured') {
           if (refundableAmount(payment, await store.refundsOfPayment(tx, payment.id)) === 0) continue;
           const refund = await openRefund(ctx, tx, payment, { reason: `order cancelled: ${order.reason ?? 'no reason given'}`, actorId: order.actorId });
-          if (!refund.toStoreCredit) processing.refundSoon(refund.id);
+          if (!refund.toStoreCredit) processing.refundSoon(refund.id, workForEvent(event));
         }
       }
     },

@@ -1,7 +1,9 @@
 import type { IPolicy } from 'cockatiel';
 import type { Db } from '../../kernel/db/database.ts';
 import { whileDatabaseUnavailable } from '../../kernel/db/unavailable.ts';
+import { setWork } from '../../kernel/events/outbox.ts';
 import { groupCommit } from '../../kernel/group-commit.ts';
+import type { WorkContext } from '../../kernel/observability/context.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
 import { ORDERS_PORT, type OrdersPort } from '../orders/contract.ts';
 import { PaymentEvents, type PaymentChanged } from './contract.ts';
@@ -25,14 +27,14 @@ export interface PaymentProcessing {
    * Each returns false when there was nothing to claim. `orderKnownPayable`: the caller has just seen
    * the order waiting for this payment, so the round need not read it again.
    */
-  chargeRound(paymentId: string, options?: { orderKnownPayable?: boolean }): Promise<boolean>;
-  refundRound(refundId: string): Promise<boolean>;
+  chargeRound(paymentId: string, options?: { orderKnownPayable?: boolean; work?: WorkContext }): Promise<boolean>;
+  refundRound(refundId: string, work?: WorkContext): Promise<boolean>;
   /**
    * Starts a round soon, after the caller's transaction has committed, for a payment whose order was
    * waiting for it a moment ago (just placed, or a retry just accepted).
    */
-  chargeSoon(paymentId: string): void;
-  refundSoon(refundId: string): void;
+  chargeSoon(paymentId: string, work?: WorkContext): void;
+  refundSoon(refundId: string, work?: WorkContext): void;
   /** Restarts rounds that were never started or whose worker vanished. */
   resume(): Promise<void>;
 }
@@ -59,12 +61,21 @@ export async function settleChargeOutcome(ctx: ModuleContext, tx: Db, paymentId:
   return (await settleChargeOutcomes(ctx, tx, [{ paymentId, outcome }]))[0]!;
 }
 
-/** Several outcomes in one transaction, their payments updated in one statement; each one's refunds, in order. */
-export async function settleChargeOutcomes(ctx: ModuleContext, tx: Db, outcomes: { paymentId: string; outcome: ChargeOutcome }[]): Promise<string[][]> {
+/**
+ * Several outcomes in one transaction, their payments updated in one statement; each one's refunds, in
+ * order. `work`: whose work each round was (the order's event, the retry's request): its events carry
+ * that correlation.
+ */
+export async function settleChargeOutcomes(
+  ctx: ModuleContext,
+  tx: Db,
+  outcomes: { paymentId: string; outcome: ChargeOutcome; work?: WorkContext }[],
+): Promise<string[][]> {
   const settled = await store.settleCharges(tx, outcomes.map(({ paymentId, outcome }) => ({ id: paymentId, outcome })));
   const refunds: string[][] = [];
-  for (const { paymentId } of outcomes) {
+  for (const { paymentId, work } of outcomes) {
     const payment = settled.get(paymentId);
+    setWork(tx, work);
     // The same payment twice: the second finds it settled, as a second transaction would.
     settled.delete(paymentId);
     refunds.push(payment ? await announceSettled(ctx, tx, payment) : []);
@@ -101,7 +112,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
       return payment;
     });
   });
-  const settle = groupCommit((outcomes: { paymentId: string; outcome: ChargeOutcome }[]) =>
+  const settle = groupCommit((outcomes: { paymentId: string; outcome: ChargeOutcome; work?: WorkContext }[]) =>
     ctx.transaction((tx) => settleChargeOutcomes(ctx, tx, outcomes)),
   );
 
@@ -111,7 +122,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
   }
 
   /** Returns false when there was nothing to claim (already settled, claimed elsewhere, or not visible yet). */
-  async function chargeRound(paymentId: string, options: { orderKnownPayable?: boolean } = {}): Promise<boolean> {
+  async function chargeRound(paymentId: string, options: { orderKnownPayable?: boolean; work?: WorkContext } = {}): Promise<boolean> {
     const payment = await claim(paymentId);
     if (!payment) return false;
     // A round resumed later may find the order gone (cancelled, expired) before its cancellation
@@ -120,7 +131,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     // settled meanwhile is refunded at once (settleChargeOutcome).
     const order = options.orderKnownPayable ? undefined : await ctx.ports.get<OrdersPort>(ORDERS_PORT).getOrderForPayment(payment.orderId);
     if (order && order.status !== 'pending' && order.status !== 'payment_failed') {
-      await ctx.transaction((tx) => store.setPaymentStatus(tx, paymentId, 'cancelled', ['processing']));
+      await ctx.transaction((tx) => store.setPaymentStatus(tx, paymentId, 'cancelled', ['processing']), options.work);
       return true;
     }
     let outcome: ChargeOutcome;
@@ -150,12 +161,12 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     }
     // The provider has answered: only the record is left. A database restart here must not park the
     // payment until its lease lapses (minutes), so the record is retried for a few seconds first.
-    const refunds = await whileDatabaseUnavailable(() => settle({ paymentId, outcome }));
-    for (const refundId of refunds) refundSoon(refundId);
+    const refunds = await whileDatabaseUnavailable(() => settle({ paymentId, outcome, work: options.work }));
+    for (const refundId of refunds) refundSoon(refundId, options.work);
     return true;
   }
 
-  async function refundRound(refundId: string): Promise<boolean> {
+  async function refundRound(refundId: string, work?: WorkContext): Promise<boolean> {
     const refund = await store.claimRefund(ctx.db, refundId, leaseMs);
     if (!refund) return false;
     let outcome: { kind: 'succeeded'; providerRefundId: string | null } | { kind: 'failed'; message: string };
@@ -175,7 +186,7 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
       ctx.logger.error({ err: error, refundId }, 'refund failed');
       outcome = { kind: 'failed', message: (error as Error).message ?? 'The refund could not be made' };
     }
-    await ctx.transaction((tx) => settleRefundOutcome(ctx, tx, refundId, outcome));
+    await ctx.transaction((tx) => settleRefundOutcome(ctx, tx, refundId, outcome), work);
     return true;
   }
 
@@ -202,14 +213,14 @@ export function createPaymentProcessing(ctx: ModuleContext, provider: () => Paym
     );
   }
 
-  function refundSoon(refundId: string) {
-    soon(refundRound, (id) => store.findRefund(ctx.db, id), refundId);
+  function refundSoon(refundId: string, work?: WorkContext) {
+    soon((id) => refundRound(id, work), (id) => store.findRefund(ctx.db, id), refundId);
   }
 
   return {
     chargeRound,
     refundRound,
-    chargeSoon: (paymentId) => soon((id) => chargeRound(id, { orderKnownPayable: true }), (id) => store.findPayment(ctx.db, id), paymentId),
+    chargeSoon: (paymentId, work) => soon((id) => chargeRound(id, { orderKnownPayable: true, work }), (id) => store.findPayment(ctx.db, id), paymentId),
     refundSoon,
     async resume() {
       for (const id of await store.resumablePaymentIds(ctx.db, 10_000, 50)) await chargeRound(id);

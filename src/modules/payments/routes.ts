@@ -137,7 +137,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
             throw error;
           }
           // Only once committed: a repeat's transaction (same Idempotency-Key) rolls back.
-          afterCommit(tx, () => deps.processing().chargeSoon(paymentId));
+          afterCommit(tx, () => deps.processing().chargeSoon(paymentId, request.work));
           return { statusCode: 202, body: paymentView((await store.findPayment(tx, paymentId))!) };
         },
       );
@@ -269,7 +269,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
             details: { refundId: refund.id, amount: refund.amount, currency: refund.currency, reason, toStoreCredit: refund.toStoreCredit, groupId },
             ip: request.ip,
           });
-          if (refund.status === 'pending') afterCommit(tx, () => deps.processing().refundSoon(refund.id));
+          if (refund.status === 'pending') afterCommit(tx, () => deps.processing().refundSoon(refund.id, request.work));
           return { statusCode: 201, body: refundView(refund) };
         },
       );
@@ -329,8 +329,8 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
             return [(await reverseLateCharge(ctx, tx, payment, event.chargeId)).id];
           }
           return [];
-        });
-        for (const refundId of toRefund) deps.processing().refundSoon(refundId);
+        }, request.work);
+        for (const refundId of toRefund) deps.processing().refundSoon(refundId, request.work);
         return { received: true };
       });
     });
@@ -369,7 +369,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
           tokenEnc: ctx.secrets.encrypt(saved.reusableToken),
           ...saved.card,
         }),
-      );
+      request.work);
       if (!method) throw walletFull();
       return reply.status(201).send(savedMethodView(method));
     });
@@ -404,7 +404,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
       },
     }, async (request, reply) => {
       const { userId } = principalOf(request);
-      const deleted = await ctx.transaction((tx) => store.deleteSavedMethod(tx, userId, request.params.id));
+      const deleted = await ctx.transaction((tx) => store.deleteSavedMethod(tx, userId, request.params.id), request.work);
       if (!deleted) throw notFound('Payment method');
       return reply.status(204).send(null);
     });
@@ -486,7 +486,7 @@ export function paymentsRoutes(deps: PaymentsRouteDeps) {
           details: { amount: amount.amount, currency: amount.currency, reason, reference },
           ip: request.ip,
         });
-      });
+      }, request.work);
       const view = await storeCreditView(userId, undefined, 1);
       return reply.status(201).send({ userId, balance: view.balance, entry: view.entries[0]! });
     });

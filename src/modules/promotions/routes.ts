@@ -174,7 +174,7 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
       });
       await ctx.publish(tx, { type: PromotionEvents.CouponCreated, aggregateId: created.id, data: { coupon: view } });
       return view;
-    });
+    }, request.work);
     return reply.status(201).send(coupon);
   });
 
@@ -245,7 +245,7 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
       });
       await ctx.publish(tx, { type: PromotionEvents.CouponUpdated, aggregateId: updated.id, data: { coupon: view } });
       return view;
-    });
+    }, request.work);
   });
 }
 

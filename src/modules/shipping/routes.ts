@@ -65,7 +65,7 @@ export function shippingRoutes(app: HttpApp, ctx: ModuleContext) {
       const data: RateChanged = { sellerId: principal.userId, rate };
       await ctx.publish(tx, { type: ShippingEvents.RateChanged, aggregateId: principal.userId, data });
       return saved;
-    });
+    }, request.work);
     recentRates(ctx).delete(principal.userId);
     return rateView(stored.sellerId, stored.rate, stored.updatedAt);
   });
