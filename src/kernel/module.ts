@@ -136,15 +136,38 @@ export interface BazaarModule {
 /**
  * `ctx` doing `work`: its transactions do that work unless told otherwise, and its logger names the
  * work's ids (made on first use). What an event handler gets, so the transactions and log lines that
- * follow from an event carry its correlation.
+ * follow from an event carry its correlation. Made for every delivery, so it is one small object on
+ * a prototype made once per app.
  */
 export function contextForWork(ctx: ModuleContext, work: WorkContext): ModuleContext {
-  let logger: Logger | undefined;
-  return Object.create(ctx, {
-    [APP_CONTEXT]: { value: appContextOf(ctx) },
-    transaction: { value: <T>(fn: (tx: Db) => Promise<T>, given?: WorkContext) => ctx.transaction(fn, given ?? work) },
-    logger: {
-      get: () => (logger ??= ctx.logger.child({ correlationId: work.correlationId, ...(work.causationId ? { causationId: work.causationId } : {}) })),
-    },
-  }) as ModuleContext;
+  const scoped = Object.create(workPrototypeOf(appContextOf(ctx))) as ScopedContext;
+  scoped[WORK] = work;
+  return scoped;
+}
+
+const WORK = Symbol('bazaar.work');
+const LOGGER = Symbol('bazaar.work-logger');
+type ScopedContext = ModuleContext & { [WORK]: WorkContext; [LOGGER]?: Logger };
+
+const workPrototypes = new WeakMap<ModuleContext, ModuleContext>();
+function workPrototypeOf(app: ModuleContext): ModuleContext {
+  let prototype = workPrototypes.get(app);
+  if (!prototype) {
+    prototype = Object.create(app, {
+      [APP_CONTEXT]: { value: app },
+      transaction: {
+        value<T>(this: ScopedContext, fn: (tx: Db) => Promise<T>, given?: WorkContext) {
+          return app.transaction(fn, given ?? this[WORK]);
+        },
+      },
+      logger: {
+        get(this: ScopedContext) {
+          const work = this[WORK];
+          return (this[LOGGER] ??= app.logger.child({ correlationId: work.correlationId, ...(work.causationId ? { causationId: work.causationId } : {}) }));
+        },
+      },
+    }) as ModuleContext;
+    workPrototypes.set(app, prototype);
+  }
+  return prototype;
 }
