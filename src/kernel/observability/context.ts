@@ -5,8 +5,8 @@
  * It travels explicitly (on the request, to the transactions the request opens, on the events a
  * handler publishes), not in an AsyncLocalStorage. On Node 20 an AsyncLocalStorage in use installs a
  * promise hook that runs for every promise the process creates and gives each one an extra property:
- * measured side by side under the checkout bench, 12 % of the server's CPU and 13-15 % of its
- * checkouts per second (bench/README.md, "Eighth round").
+ * measured side by side under the checkout bench, about 9 % of the server's CPU per checkout
+ * (bench/README.md, "Eighth round").
  */
 export interface WorkContext {
   requestId?: string;

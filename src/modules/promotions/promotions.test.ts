@@ -128,6 +128,33 @@ describe('coupons', () => {
       expect((await t.patch(`/api/v1/coupons/${euros.body.id}`, { minSubtotal: { amount: 3000, currency: 'USD' } }, { token: boss.token })).status).toBe(400);
     });
 
+    it('takes the fields it shows: a coupon read back can be posted again as it reads', async () => {
+      const create = (body: Record<string, unknown>) => t.post('/api/v1/coupons', body, { token: boss.token });
+      const fixed = await create({ code: 'AMOUNTOFF7', kind: 'fixed', amountOff: { amount: 700, currency: 'EUR' }, minSubtotal: { amount: 3000, currency: 'EUR' } });
+      expect(fixed.status).toBe(201);
+      expect(fixed.body).toMatchObject({ kind: 'fixed', percentOff: null, amountOff: { amount: 700, currency: 'EUR' }, currency: 'EUR' });
+      const percent = await create({ code: 'PERCENTOFF15', kind: 'percentage', percentOff: 15 });
+      expect(percent.body).toMatchObject({ kind: 'percentage', percentOff: 15, amountOff: null });
+
+      // The view, with what the server owns taken out, makes the same offer under a new code.
+      const { id: _id, usedCount: _used, active: _active, createdAt: _created, updatedAt: _updated, ...offer } = fixed.body;
+      const copy = await create({ ...offer, code: 'AMOUNTOFF7-COPY' });
+      expect(copy.status).toBe(201);
+      expect({ ...copy.body, id: fixed.body.id, code: fixed.body.code, createdAt: fixed.body.createdAt, updatedAt: fixed.body.updatedAt }).toEqual(fixed.body);
+
+      const refused = async (body: Record<string, unknown>) => {
+        const res = await create(body);
+        expect(res.status).toBe(400);
+        return [...new Set(res.body.errors.map((e: { path: string }) => e.path))];
+      };
+      expect(await refused({ code: 'TWICE', kind: 'percentage', value: 10, percentOff: 10 })).toEqual(['/percentOff']);
+      expect(await refused({ code: 'WRONGKIND', kind: 'fixed', percentOff: 10 })).toEqual(['/percentOff']);
+      expect(await refused({ code: 'WRONGKIND2', kind: 'percentage', amountOff: 500 })).toEqual(['/amountOff']);
+      expect(await refused({ code: 'PCT200', kind: 'percentage', percentOff: 200 })).toEqual(['/percentOff']);
+      expect(await refused({ code: 'ZEROOFF', kind: 'fixed', amountOff: 0 })).toEqual(['/amountOff']);
+      expect(await refused({ code: 'MIXEDCUR', kind: 'fixed', amountOff: { amount: 5, currency: 'EUR' }, currency: 'USD' })).toEqual(['/currency']);
+    });
+
     it('rejects nonsense with a 400 naming the field', async () => {
       const bad = async (body: Record<string, unknown>) => (await t.post('/api/v1/coupons', body, { token: boss.token })).status;
       expect(await bad({ code: 'PCT0', kind: 'percentage', value: 0 })).toBe(400);

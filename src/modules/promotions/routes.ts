@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { hasPermission, principalOf, requirePermission } from '../../kernel/http/auth.ts';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../../kernel/http/problem.ts';
@@ -25,21 +25,34 @@ const AmountInput = Type.Union([
 ]);
 type AmountInput = Static<typeof AmountInput>;
 
+/** An optional field a coupon's view shows as null when unset: null is taken as "not given". */
+const Unset = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
 const CouponBody = Type.Object(
   {
     code: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$', description: 'Case-insensitive; 3-40 letters, digits, - or _' }),
     kind: Kind,
     value: Type.Optional(Type.Union([AmountInput], { description: 'Percent (1..100, an integer), or the amount off (Money, or minor units); unused for free_shipping' })),
-    currency: Type.Optional(Currency),
-    minSubtotal: Type.Optional(AmountInput),
-    startsAt: Type.Optional(Instant),
-    endsAt: Type.Optional(Instant),
-    usageLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
-    perCustomerLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-    sellerId: Type.Optional(Uuid),
+    // The view's names (and its nulls for what is unset) are accepted too, so a coupon read back can be
+    // posted again as it reads.
+    percentOff: Unset(Type.Integer({ minimum: 1, maximum: 100, description: "A percentage coupon's percent (instead of value)" })),
+    amountOff: Unset(Type.Union([AmountInput], { description: "A fixed coupon's amount off (instead of value)" })),
+    currency: Unset(Currency),
+    minSubtotal: Unset(AmountInput),
+    startsAt: Unset(Instant),
+    endsAt: Unset(Instant),
+    usageLimit: Unset(Type.Integer({ minimum: 1, maximum: 1_000_000_000 })),
+    perCustomerLimit: Unset(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    sellerId: Unset(Uuid),
   },
   { additionalProperties: false },
 );
+type CouponInput = { [K in keyof Static<typeof CouponBody>]: Exclude<Static<typeof CouponBody>[K], null> };
+
+/** The body with its nulls taken as absent fields. */
+function withoutNulls(body: Static<typeof CouponBody>): CouponInput {
+  return Object.fromEntries(Object.entries(body).filter(([, value]) => value !== null)) as CouponInput;
+}
 
 const CouponPatch = Type.Object(
   {
@@ -115,7 +128,7 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
     schema: { tags: ['promotions'], body: CouponBody, response: { 201: CouponView, ...errorResponses(400, 401, 403, 409, 422) } },
   }, async (request, reply) => {
     const principal = principalOf(request);
-    const body = request.body;
+    const body = withoutNulls(request.body);
     const anySeller = hasPermission(request, 'promotions:manage-any');
     if (!anySeller && body.sellerId && body.sellerId !== principal.userId) throw forbidden('A seller creates coupons for its own items only');
     const sellerId = anySeller ? (body.sellerId ?? null) : principal.userId;
@@ -123,18 +136,30 @@ export function promotionRoutes(app: HttpApp, ctx: ModuleContext) {
       throw unprocessable('unknown-seller', 'No account has that sellerId');
     }
 
-    if (body.kind === 'percentage' && typeof body.value === 'object') {
-      throw badRequest('A percentage is a number, not an amount of money', [{ path: '/value', message: 'must be integer' }]);
+    const given = (['value', 'percentOff', 'amountOff'] as const).filter((field) => body[field] !== undefined);
+    if (given.length > 1) {
+      throw badRequest(`Give the coupon's value once: ${given.join(' and ')} both say it`, given.slice(1).map((field) => ({ path: `/${field}`, message: `must not be given with ${given[0]}` })));
+    }
+    if (body.percentOff !== undefined && body.kind !== 'percentage') {
+      throw badRequest('percentOff is for a percentage coupon', [{ path: '/percentOff', message: `is not used by a ${body.kind} coupon` }]);
+    }
+    if (body.amountOff !== undefined && body.kind !== 'fixed') {
+      throw badRequest('amountOff is for a fixed coupon', [{ path: '/amountOff', message: `is not used by a ${body.kind} coupon` }]);
+    }
+    const field = given[0] ?? 'value';
+    const valueInput = body.value ?? body.percentOff ?? body.amountOff;
+    if (body.kind === 'percentage' && typeof valueInput === 'object') {
+      throw badRequest('A percentage is a number, not an amount of money', [{ path: `/${field}`, message: 'must be integer' }]);
     }
     // One currency for the coupon, whichever fields name it.
-    const named = [body.currency, currencyOf(body.value), currencyOf(body.minSubtotal)].filter((c): c is string => c !== undefined);
+    const named = [body.currency, currencyOf(valueInput), currencyOf(body.minSubtotal)].filter((c): c is string => c !== undefined);
     if (new Set(named).size > 1) throw badRequest('The coupon\'s amounts and currency must name one currency', [{ path: '/currency', message: 'differs from an amount\'s currency' }]);
-    const value = body.kind === 'free_shipping' ? (amountOf(body.value) ?? 0) : amountOf(body.value);
-    if (value === undefined) throw badRequest(`A ${body.kind} coupon needs a value`, [{ path: '/value', message: 'is required' }]);
+    const value = body.kind === 'free_shipping' ? (amountOf(valueInput) ?? 0) : amountOf(valueInput);
+    if (value === undefined) throw badRequest(`A ${body.kind} coupon needs a value`, [{ path: '/value', message: `is required (or ${body.kind === 'percentage' ? 'percentOff' : 'amountOff'})` }]);
     if (body.kind === 'percentage' && (value < 1 || value > 100)) {
-      throw badRequest('A percentage is between 1 and 100', [{ path: '/value', message: 'must be between 1 and 100' }]);
+      throw badRequest('A percentage is between 1 and 100', [{ path: `/${field}`, message: 'must be between 1 and 100' }]);
     }
-    if (body.kind === 'fixed' && value < 1) throw badRequest('A fixed discount is at least 1 minor unit', [{ path: '/value', message: 'must be at least 1' }]);
+    if (body.kind === 'fixed' && value < 1) throw badRequest('A fixed discount is at least 1 minor unit', [{ path: `/${field}`, message: 'must be at least 1' }]);
     const startsAt = body.startsAt ? new Date(body.startsAt) : null;
     const endsAt = body.endsAt ? new Date(body.endsAt) : null;
     checkWindow(startsAt, endsAt);
