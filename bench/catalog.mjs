@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { SERVER_NODE_ARGS } from './machine.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -63,7 +64,7 @@ async function prepareDatabase() {
 }
 
 async function startServer() {
-  const child = spawn('node', ['dist/bazaar.mjs', 'start'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn('node', [...SERVER_NODE_ARGS, 'dist/bazaar.mjs', 'start'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 300; i++) {
     try {
       if ((await fetch(`${base}/healthz`)).ok) return child;

@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { requestJson } from './http.mjs';
 import { closedLoop, percentile } from './loop.mjs';
-import { machine, machineCpuSeconds } from './machine.mjs';
+import { machine, machineCpuSeconds, SERVER_NODE_ARGS } from './machine.mjs';
 
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -62,7 +62,8 @@ async function freshDatabase() {
 
 async function startServer() {
   const { DATABASE_URL: _inherited, ...inherited } = process.env;
-  const child = spawn('node', [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), 'dist/bazaar.mjs', 'start'], {
+  // SERVER_NODE_ARGS: the server as `npm start` runs it (package.json).
+  const child = spawn('node', [...SERVER_NODE_ARGS, ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), 'dist/bazaar.mjs', 'start'], {
     env: {
       ...inherited,
       ...(onPglite ? {} : { DATABASE_URL: dbUrl.toString() }),
