@@ -2,7 +2,7 @@
 /**
  * Cart and checkout benchmark (issue: cart, checkout, orders and payments).
  *
- *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE] [--products 20] [--pglite]
+ *   node bench/checkout.mjs [--buyers 16] [--duration 20] [--warmup 10] [--port 3320] [--db NAME] [--out FILE] [--products 20] [--pglite] [--poll MS]
  *
  * Starts one Bazaar process on a fresh PostgreSQL database (DATABASE_ADMIN_URL, default
  * postgres://root@127.0.0.1:5432/postgres), creates a seller with products and ample stock, signs up
@@ -38,6 +38,8 @@ const port = Number(arg('port', '3320'));
 const productCount = Number(arg('products', '20'));
 // --phases add,checkout,race runs only those (e.g. to profile one of them).
 const phases = new Set(arg('phases', 'add,checkout,race').split(','));
+// --poll MS: wait for `paid` with a plain GET every MS ms instead of the long-poll (a naive client).
+const pollMs = Number(arg('poll', '0'));
 const adminUrl = process.env.DATABASE_ADMIN_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 // --db: its own database, so that two servers (two versions) can be measured side by side at once.
 const dbName = arg('db', 'bazaar_bench_checkout');
@@ -162,6 +164,7 @@ async function main() {
     }
 
     let toPaid = [];
+    let reads = 0;
     // Other buyers than the add-to-cart phase's, whose carts are now full.
     const checkoutOnce = async (worker, i) => {
       const w = buyersCount + worker;
@@ -177,11 +180,16 @@ async function main() {
       });
       if (order.status !== 201) throw new Error(`order ${order.status} ${order.body?.type ?? ''}`);
       // As the storefront's confirmation page does: one request that the server answers when the
-      // order leaves `pending` (or after 10 s, then ask again).
+      // order leaves `pending` (or after 10 s, then ask again). With --poll MS, as a client that knows
+      // no long-poll would: a plain read every MS milliseconds.
       for (;;) {
-        const seen = await call('GET', `/orders/${order.body.id}?waitWhileStatus=pending&waitSeconds=10`, { token: shop.buyers[w] });
+        const seen = pollMs
+          ? await call('GET', `/orders/${order.body.id}`, { token: shop.buyers[w] })
+          : await call('GET', `/orders/${order.body.id}?waitWhileStatus=pending&waitSeconds=10`, { token: shop.buyers[w] });
+        if (pollMs) reads++;
         if (seen.body.status === 'paid') break;
         if (seen.body.status === 'payment_failed') throw new Error('payment failed');
+        if (pollMs) await sleep(pollMs);
       }
       toPaid.push(performance.now() - placedAt);
     };
@@ -190,6 +198,7 @@ async function main() {
     toPaid = [];
     // serverCpuMsPerOp here includes the wait until paid.
     results.checkout = await measured(server.pid, () => closedLoop(buyersCount, duration, checkoutOnce));
+    if (pollMs) results.checkout.readsPerCheckout = Math.round((reads / (results.checkout.count + 2 * buyersCount)) * 10) / 10;
     results.checkout.orderToPaidP50 = percentile(toPaid, 50);
     results.checkout.orderToPaidP99 = percentile(toPaid, 99);
     console.log('checkout', results.checkout);
