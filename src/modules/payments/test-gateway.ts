@@ -109,7 +109,8 @@ export function createTestGateway(options: TestGatewayOptions = {}): TestGateway
   /** Carries out `operation` and answers after the configured latency, or very late on a "timeout". */
   async function answer<T>(operation: () => T): Promise<T> {
     const late = gateway.random() < gateway.timeoutRate;
-    await sleep(gateway.latencyMs);
+    // No latency configured: answer at once (a timer of 0 still waits a millisecond or more).
+    if (gateway.latencyMs > 0) await sleep(gateway.latencyMs);
     const result = operation();
     if (late) await sleep(options.lateAnswerMs ?? 60_000);
     return result;
