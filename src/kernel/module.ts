@@ -121,7 +121,8 @@ export interface BazaarModule {
    * Every effect of this module's handlers is in their transaction (or an afterCommit callback): an
    * event delivered alone then has its inbox row written with the transaction's last statement
    * instead of before the handler, one statement fewer per event. A repeat delivery runs the handler
-   * again and rolls back when it meets the row.
+   * again and rolls back when it meets the row. With `groupDeliveries`, a group's rows go with its last
+   * statement too; a group holding a repeat rolls back and is delivered again one event at a time.
    */
   inboxAtCommit?: boolean;
   jobs?: JobDefinition[];

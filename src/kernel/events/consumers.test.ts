@@ -203,6 +203,70 @@ describe('a consumer that groups its deliveries', () => {
   });
 });
 
+describe('a consumer that groups its deliveries and writes its inbox rows at commit', () => {
+  let t: TestApp;
+  const effects = `grouped_at_commit_effects_${newId().replace(/-/g, '')}`;
+  beforeAll(async () => {
+    t = await startTestApp({}, { modules: [] });
+    await sql`create table ${sql.table(effects)} (event_id uuid not null, tx text not null)`.execute(t.database.db);
+  });
+  afterAll(() => t.close());
+
+  function subscription(consumer: string, inboxRowsSeen: number[] = []) {
+    return createSubscription({
+      consumer,
+      groupDeliveries: true,
+      inboxAtCommit: true,
+      handlers: {
+        'fixture.thing.touched': async (e, tx) => {
+          const { rows } = await sql<{ n: number; tx: string }>`
+            select count(*)::int as n, txid_current()::text as tx from kernel.inbox where consumer = ${consumer} and event_id = ${e.id}`.execute(tx);
+          inboxRowsSeen.push(rows[0]!.n);
+          await sql`insert into ${sql.table(effects)} (event_id, tx) values (${e.id}, ${rows[0]!.tx})`.execute(tx);
+        },
+      },
+      db: t.database.db,
+      logger: t.app.ctx.logger,
+      metrics: t.app.metrics,
+      ctx: t.app.ctx,
+    });
+  }
+  const effectsOf = async (ids: string[]) =>
+    (await sql<{ event_id: string; tx: string }>`select event_id, tx from ${sql.table(effects)} where event_id = any(${sql`${ids}::uuid[]`})`.execute(t.database.db)).rows;
+  const inboxOf = async (consumer: string) =>
+    (await sql<{ event_id: string }>`select event_id from kernel.inbox where consumer = ${consumer}`.execute(t.database.db)).rows.map((r) => r.event_id).sort();
+
+  it('claims a whole group with its last statement: one transaction, each event once', async () => {
+    const inboxRowsSeen: number[] = [];
+    const consumer = subscription('grouped-at-commit', inboxRowsSeen);
+    const events = Array.from({ length: 5 }, () => event());
+    const outcomes = await Promise.all([...events, events[3]!].map((e) => consumer.deliver(e)));
+    expect(outcomes.filter((o) => o === 'handled')).toHaveLength(5);
+    expect(outcomes.filter((o) => o === 'duplicate')).toHaveLength(1);
+    // No handler saw its inbox row: the rows were written after the handlers, as the group committed.
+    expect(inboxRowsSeen.every((n) => n === 0)).toBe(true);
+    const done = await effectsOf(events.map((e) => e.id));
+    expect(done.map((d) => d.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+    // The first went alone; the four delivered while it ran shared one transaction.
+    expect(new Set(done.filter((d) => d.event_id !== events[0]!.id).map((d) => d.tx)).size).toBe(1);
+    expect(await inboxOf('grouped-at-commit')).toEqual(events.map((e) => e.id).sort());
+  });
+
+  it('delivers a group holding an event handled before again one by one: the new ones once, the repeat not again', async () => {
+    const consumer = subscription('grouped-repeat');
+    const before = event();
+    expect(await consumer.deliver(before)).toBe('handled');
+    const [first, ...rest] = Array.from({ length: 4 }, () => event());
+    // `first` goes alone; `rest` and the repeat arrive while it runs and form one group, which fails at
+    // commit (its inbox rows are not all new) and runs again event by event.
+    const outcomes = await Promise.all([first!, rest[0]!, before, rest[1]!, rest[2]!].map((e) => consumer.deliver(e)));
+    expect(outcomes).toEqual(['handled', 'handled', 'duplicate', 'handled', 'handled']);
+    const done = await effectsOf([before, first!, ...rest].map((e) => e.id));
+    expect(done.map((d) => d.event_id).sort()).toEqual([before, first!, ...rest].map((e) => e.id).sort());
+    expect(await inboxOf('grouped-repeat')).toEqual([before, first!, ...rest].map((e) => e.id).sort());
+  });
+});
+
 describe('eager events', () => {
   let t: TestApp;
   const seen: string[] = [];

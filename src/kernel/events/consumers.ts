@@ -37,7 +37,7 @@ export function createSubscription(options: {
    * last statement, not before the handler: one statement fewer for every delivery (the orders
    * consumer takes each payment alone). A repeat delivery then runs the handler, finds the row taken
    * as it commits, and rolls back; repeats are rare (a relay pass racing an eager publish, a broker's
-   * redelivery). A group claims its rows first, so that it can leave repeats out.
+   * redelivery). A group's rows go with its last statement as well, and must all be new.
    */
   async function claim(tx: Db, events: EventEnvelope[]): Promise<Set<string>> {
     const alone = options.inboxAtCommit && events.length === 1 ? events[0]! : undefined;
@@ -46,6 +46,17 @@ export function createSubscription(options: {
       mustWrite: () => new AlreadyHandled(),
     })) {
       return new Set([alone.id]);
+    }
+    // A group's rows go with the last statement too, all of them or the transaction fails: a group
+    // holding an event handled before is then delivered again one event at a time (groupCommit), and
+    // each finds out alone. Repeats are rare, so most groups save the claim's round trip.
+    const ids = [...new Set(events.map((e) => e.id))];
+    if (options.inboxAtCommit && events.length > 1 && atCommit(tx, {
+      statement: sql`insert into kernel.inbox (consumer, event_id) select ${consumer}, id from unnest(${sql`${ids}::uuid[]`}) as e (id) on conflict do nothing`,
+      mustWrite: () => new GroupHadRepeat(),
+      rows: ids.length,
+    })) {
+      return new Set(ids);
     }
     const claimed = await sql<{ event_id: string }>`
       insert into kernel.inbox (consumer, event_id)
@@ -120,6 +131,13 @@ export function createSubscription(options: {
 class AlreadyHandled extends Error {
   constructor() {
     super('event already handled by this consumer');
+  }
+}
+
+/** Some event of a group written at commit was handled before: the group is delivered again event by event. */
+class GroupHadRepeat extends Error {
+  constructor() {
+    super('a grouped delivery held an event this consumer had handled');
   }
 }
 

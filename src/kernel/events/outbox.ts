@@ -32,12 +32,15 @@ export interface CommitWrite {
    */
   statement: RawBuilder<unknown> | (() => RawBuilder<unknown> | (RawBuilder<unknown> | ResolvedWrite)[] | null);
   mustWrite?: () => Error;
+  /** With `mustWrite`: the write must write exactly this many rows, not just one or more. */
+  rows?: number;
 }
 
 /** One statement of a deferred write, with its own `mustWrite` check. */
 export interface ResolvedWrite {
   statement: RawBuilder<unknown>;
   mustWrite?: () => Error;
+  rows?: number;
 }
 const isResolvedWrite = (value: RawBuilder<unknown> | ResolvedWrite): value is ResolvedWrite => 'statement' in value;
 
@@ -46,7 +49,7 @@ function resolved(writes: CommitWrite[]): ResolvedWrite[] {
   for (const write of writes) {
     const statement = typeof write.statement === 'function' ? write.statement() : write.statement;
     for (const one of Array.isArray(statement) ? statement : statement ? [statement] : []) {
-      made.push(isResolvedWrite(one) ? one : { statement: one, mustWrite: write.mustWrite });
+      made.push(isResolvedWrite(one) ? one : { statement: one, mustWrite: write.mustWrite, rows: write.rows });
     }
   }
   return made;
@@ -75,9 +78,10 @@ export async function writeAtCommit(tx: Db, build: () => (RawBuilder<unknown> | 
       if (written) return;
       written = true;
       for (const one of build()) {
-        const { statement, mustWrite } = isResolvedWrite(one) ? one : { statement: one, mustWrite: undefined };
+        const { statement, mustWrite, rows } = isResolvedWrite(one) ? one : { statement: one, mustWrite: undefined, rows: undefined };
         const result = await statement.execute(tx);
-        if (mustWrite && !result.numAffectedRows) throw mustWrite();
+        const written = Number(result.numAffectedRows ?? 0);
+        if (mustWrite && (rows === undefined ? written === 0 : written !== rows)) throw mustWrite();
       }
     },
   };
@@ -178,8 +182,9 @@ async function writeAll(tx: Db, writes: ResolvedWrite[], options: { last?: boole
   const counts = writes.map((w, i) => {
     const name = sql.raw(`w${i}`);
     if (!w.mustWrite) return sql`(select count(*) from ${name})::int as ${name}`;
-    // Evaluated only for a count of zero, and not a constant, so not folded when the statement is planned.
-    return sql`(select case when count(*) = 0 then (${MUST_WRITE_FAILED + i + ':'} || count(*))::int else count(*)::int end from ${name}) as ${name}`;
+    // Evaluated only for a wrong count, and not a constant, so not folded when the statement is planned.
+    const wrong = w.rows === undefined ? sql`count(*) = 0` : sql`count(*) <> ${w.rows}::int`;
+    return sql`(select case when ${wrong} then (${MUST_WRITE_FAILED + i + ':'} || count(*))::int else count(*)::int end from ${name}) as ${name}`;
   });
   try {
     await sql`${mark}with ${sql.join(parts)} select ${sql.join(counts)}`.execute(tx);

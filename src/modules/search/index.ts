@@ -18,5 +18,8 @@ export const searchModule: BazaarModule = {
   // does not wait for company: the relay delivers an aggregate's events one after another, so a wait
   // per group is a wait per event of a busy variant (a flash sale's, or the demo data's backlog).
   groupDeliveries: true,
+  // Every effect is in the handler's transaction or after its commit (the generation's bump): the
+  // group's inbox rows can go with its last statement, which also takes the commit.
+  inboxAtCommit: true,
   routes: (app, ctx) => registerSearchRoutes(app, ctx, index),
 };
