@@ -30,7 +30,8 @@ declare module 'fastify' {
 
 /**
  * The Fastify app every process serves: problem+json errors, security headers, CORS, request and
- * correlation ids on every log line, RED metrics per route, health, readiness and OpenAPI.
+ * correlation ids (on the response, on the request's log lines, and as `request.work` for what the
+ * request writes), RED metrics per route, health, readiness and OpenAPI.
  */
 export async function createHttpServer(options: {
   config: Config;
