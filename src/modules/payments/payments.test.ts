@@ -414,8 +414,15 @@ describe('gateway webhooks', () => {
     const event = { id: `evt_${newId()}`, type: 'charge.succeeded' as const, idempotencyKey: stuck.id, amount: 1100, currency: 'USD', chargeId: 'ch_from_webhook' };
     const signed = shop.gateway.signWebhook(event);
     const send = () =>
-      shop.t.request('POST', '/api/v1/payments/webhooks/test-gateway', { raw: signed.body, headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signed.signature } });
+      shop.t.request('POST', '/api/v1/payments/webhooks/test-gateway', {
+        raw: signed.body,
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signed.signature, 'x-correlation-id': 'webhook-correlated-1' },
+      });
     expect((await send()).body).toEqual({ received: true });
+    // The capture the webhook recorded is announced under the webhook request's correlation.
+    const announced = await sql<{ correlation_id: string }>`
+      select correlation_id from kernel.outbox where type = 'payments.payment.captured' and aggregate_id = ${stuck.id}`.execute(shop.t.database.db);
+    expect(announced.rows).toEqual([{ correlation_id: 'webhook-correlated-1' }]);
     expect((await send()).status).toBe(200);
     await orderReaches(shop, placed.body.id, 'paid');
     const settled = await paymentsOf(placed.body.id);

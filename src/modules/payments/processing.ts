@@ -1,7 +1,7 @@
 import type { IPolicy } from 'cockatiel';
 import type { Db } from '../../kernel/db/database.ts';
 import { whileDatabaseUnavailable } from '../../kernel/db/unavailable.ts';
-import { setWork } from '../../kernel/events/outbox.ts';
+import { setWork, workOf } from '../../kernel/events/outbox.ts';
 import { groupCommit } from '../../kernel/group-commit.ts';
 import type { WorkContext } from '../../kernel/observability/context.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
@@ -73,9 +73,12 @@ export async function settleChargeOutcomes(
 ): Promise<string[][]> {
   const settled = await store.settleCharges(tx, outcomes.map(({ paymentId, outcome }) => ({ id: paymentId, outcome })));
   const refunds: string[][] = [];
+  // Each outcome's events carry its own round's ids; one without (a resumed round) those of the
+  // transaction (a webhook's request, or none).
+  const transactionWork = workOf(tx);
   for (const { paymentId, work } of outcomes) {
     const payment = settled.get(paymentId);
-    setWork(tx, work);
+    setWork(tx, work ?? transactionWork);
     // The same payment twice: the second finds it settled, as a second transaction would.
     settled.delete(paymentId);
     refunds.push(payment ? await announceSettled(ctx, tx, payment) : []);
