@@ -33,35 +33,19 @@ export function createSubscription(options: {
   const { consumer, handlers, db, logger, metrics, ctx, afterPublished } = options;
 
   /**
-   * With `inboxAtCommit`, an event delivered alone has its inbox row written with the transaction's
-   * last statement, not before the handler: one statement fewer for every delivery (the orders
-   * consumer takes each payment alone). A repeat delivery then runs the handler, finds the row taken
-   * as it commits, and rolls back; repeats are rare (a relay pass racing an eager publish, a broker's
-   * redelivery). A group's rows go with its last statement as well, and must all be new.
+   * With `inboxAtCommit`, the delivery's inbox rows are written with the transaction's last statement,
+   * not before the handlers: one statement fewer for every delivery (the orders consumer takes each
+   * payment alone, search takes stock changes in groups). Every row must then be new: a repeat runs
+   * the handlers, finds its row taken as the transaction commits, and rolls back. An event alone is
+   * then a duplicate; a group is delivered again one event at a time (groupCommit), where each finds
+   * out alone. Repeats are rare (a relay pass racing an eager publish, a broker's redelivery).
    */
   async function claim(tx: Db, events: EventEnvelope[]): Promise<Set<string>> {
-    const alone = options.inboxAtCommit && events.length === 1 ? events[0]! : undefined;
-    if (alone && atCommit(tx, {
-      statement: sql`insert into kernel.inbox (consumer, event_id) values (${consumer}, ${alone.id}::uuid) on conflict do nothing`,
-      mustWrite: () => new AlreadyHandled(),
-    })) {
-      return new Set([alone.id]);
-    }
-    // A group's rows go with the last statement too, all of them or the transaction fails: a group
-    // holding an event handled before is then delivered again one event at a time (groupCommit), and
-    // each finds out alone. Repeats are rare, so most groups save the claim's round trip.
     const ids = [...new Set(events.map((e) => e.id))];
-    if (options.inboxAtCommit && events.length > 1 && atCommit(tx, {
-      statement: sql`insert into kernel.inbox (consumer, event_id) select ${consumer}, id from unnest(${sql`${ids}::uuid[]`}) as e (id) on conflict do nothing`,
-      mustWrite: () => new GroupHadRepeat(),
-      rows: ids.length,
-    })) {
-      return new Set(ids);
-    }
-    const claimed = await sql<{ event_id: string }>`
-      insert into kernel.inbox (consumer, event_id)
-      select ${consumer}, id from unnest(${sql`${events.map((e) => e.id)}::uuid[]`}) as e (id)
-      on conflict do nothing returning event_id`.execute(tx);
+    const insert = sql`insert into kernel.inbox (consumer, event_id) select ${consumer}, id from unnest(${sql`${ids}::uuid[]`}) as e (id) on conflict do nothing`;
+    const allNew = { statement: insert, rows: ids.length, mustWrite: () => (ids.length === 1 ? new AlreadyHandled() : new GroupHadRepeat()) };
+    if (options.inboxAtCommit && atCommit(tx, allNew)) return new Set(ids);
+    const claimed = await sql<{ event_id: string }>`${insert} returning event_id`.execute(tx);
     return new Set(claimed.rows.map((r) => r.event_id));
   }
 
@@ -89,7 +73,7 @@ export function createSubscription(options: {
         }
         return outcomes;
       },
-      { logger, published: (eager) => afterPublished?.(eager), work: workForEvent(events[0]!) },
+      { logger, published: (eager) => afterPublished?.(eager) },
     ).catch((error) => {
       if (error instanceof AlreadyHandled) return events.map(() => 'duplicate' as const);
       throw error;

@@ -80,8 +80,8 @@ export async function writeAtCommit(tx: Db, build: () => (RawBuilder<unknown> | 
       for (const one of build()) {
         const { statement, mustWrite, rows } = isResolvedWrite(one) ? one : { statement: one, mustWrite: undefined, rows: undefined };
         const result = await statement.execute(tx);
-        const written = Number(result.numAffectedRows ?? 0);
-        if (mustWrite && (rows === undefined ? written === 0 : written !== rows)) throw mustWrite();
+        const count = Number(result.numAffectedRows ?? 0);
+        if (mustWrite && (rows === undefined ? count === 0 : count !== rows)) throw mustWrite();
       }
     },
   };

@@ -31,7 +31,6 @@ export const authentication = fp(async (app: FastifyInstance, opts: { tokens: To
     const claims = await opts.tokens.verifyAccess(token);
     if (!claims) throw unauthorized('Invalid or expired access token');
     request.principal = claims;
-    if (request.work) request.work.actorId = claims.userId;
   });
 });
 

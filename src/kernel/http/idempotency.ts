@@ -1,9 +1,9 @@
-import type { WorkContext } from '../observability/context.ts';
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { atCommit } from '../events/outbox.ts';
+import type { WorkContext } from '../observability/context.ts';
 import { badRequest, conflict } from './problem.ts';
 
 /**

@@ -23,7 +23,7 @@ export interface ReadinessCheck {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** This request's ids (and, once authenticated, its actor): hand it to the transactions it opens. */
+    /** This request's ids: hand them to the transactions it opens. */
     work: WorkContext;
   }
 }

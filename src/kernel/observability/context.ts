@@ -1,6 +1,6 @@
 /**
- * What a unit of work (an HTTP request, or the handling of one event) carries: ids that tie log lines
- * and emitted events back to their cause, and who is acting.
+ * What a unit of work (an HTTP request, or the handling of one event) carries: ids that tie log lines,
+ * emitted events and audit rows back to their cause.
  *
  * It travels explicitly (on the request, to the transactions the request opens, on the events a
  * handler publishes), not in an AsyncLocalStorage. On Node 20 an AsyncLocalStorage in use installs a
@@ -12,7 +12,6 @@ export interface WorkContext {
   requestId?: string;
   correlationId: string;
   causationId?: string;
-  actorId?: string;
 }
 
 /** The work a consumer does for `event`: its correlation carries on, the event is the cause. */

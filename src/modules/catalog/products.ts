@@ -1,9 +1,9 @@
-import type { WorkContext } from '../../kernel/observability/context.ts';
 import type { Db } from '../../kernel/db/database.ts';
 import { writeToOutbox } from '../../kernel/events/outbox.ts';
 import { badRequest, conflict, forbidden, notFound, Problem } from '../../kernel/http/problem.ts';
 import { newId } from '../../kernel/ids.ts';
 import type { ModuleContext } from '../../kernel/module.ts';
+import type { WorkContext } from '../../kernel/observability/context.ts';
 import { SELLER_DIRECTORY_PORT, type SellerDirectory } from '../identity/contract.ts';
 import { STOCK_PORT, type StockPort } from '../inventory/contract.ts';
 import { isUniqueViolation } from './categories.ts';
