@@ -4,11 +4,13 @@ import os from 'node:os';
 import pg from 'pg';
 
 /**
- * The server's Node options, as `npm start` passes them (package.json): a young generation twice
- * V8's default, so that fewer of a request's short-lived objects outlive a scavenge (side by side
- * under the checkout bench: server CPU per checkout -5 %, bench/README.md "Eighth round").
+ * The server's Node options, read from `npm start` (package.json) so the benches run the server as
+ * it is run: today a young generation twice V8's default (bench/README.md, "Eighth round").
  */
-export const SERVER_NODE_ARGS = ['--max-semi-space-size=32'];
+export const SERVER_NODE_ARGS = (() => {
+  const start = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).scripts.start.split(/\s+/);
+  return start.slice(start.indexOf('node') + 1, start.indexOf('dist/bazaar.mjs'));
+})();
 
 /** CPU seconds the whole machine has spent busy (all cores; Linux /proc/stat; null elsewhere). */
 export function machineCpuSeconds() {
